@@ -1,0 +1,3 @@
+/** Cluster rules: bootstrap, membership, delete. */
+export * from './membership.js';
+export type { ClusterRecord } from './record.js';
