@@ -1,3 +1,4 @@
+import { fail, ok, type Result } from './errors.js';
 import type { Template } from './template/types.js';
 
 /**
@@ -25,4 +26,33 @@ export interface ObjectLock {
   readonly owner: number;
   readonly time: number;
   readonly reqId: number;
+}
+
+/** `PoolObjectSQL::INVALID_NAME_CHARS`. */
+export const INVALID_NAME_CHARS = '&|:\\";/\'#{}$<>';
+export const MAX_NAME_LENGTH = 128;
+
+const utf8 = new TextEncoder();
+
+/**
+ * OpenNebula's NAME rule for pool objects (`PoolObjectSQL::name_is_valid`): not empty, none of
+ * `& | : \ " ; / ' # { } $ < >` (plus `extraInvalidChars`), at most 128 bytes.
+ */
+export function validateObjectName(
+  name: string | undefined,
+  extraInvalidChars = '',
+  code = 'TEMPLATE_INVALID',
+): Result<string> {
+  if (name === undefined || name.length === 0) return fail(code, 'Invalid NAME, it cannot be empty', 'NAME');
+  const invalid = INVALID_NAME_CHARS + extraInvalidChars;
+  for (const char of name) {
+    if (invalid.includes(char)) {
+      const shown = JSON.stringify(char).slice(1, -1);
+      return fail(code, `Invalid NAME, char '${shown}' is not allowed`, 'NAME');
+    }
+  }
+  if (utf8.encode(name).length > MAX_NAME_LENGTH) {
+    return fail(code, `Invalid NAME, max length is ${MAX_NAME_LENGTH} chars`, 'NAME');
+  }
+  return ok(name);
 }

@@ -4,6 +4,7 @@
  * may read. Hashing and token generation happen in the controller; these functions receive hashes.
  */
 import { fail, ok, type Result } from '../errors.js';
+import { validateObjectName } from '../object.js';
 import { EMPTY_QUOTAS } from '../quota/metrics.js';
 import { groupAdminAclRules, type AclRuleBits } from './acl.js';
 import { isOneadmin, ONEADMIN_GID, ONEADMIN_UID, type AuthObject, type AuthSubject } from './authorize.js';
@@ -23,42 +24,27 @@ export const CORE_AUTH_DRIVER = 'core';
 // Names and passwords
 // ---------------------------------------------------------------------------------------------
 
-/** `PoolObjectSQL::INVALID_NAME_CHARS`. */
-export const INVALID_NAME_CHARS = '&|:\\";/\'#{}$<>';
 /** Extra characters a user name may not contain (`User::INVALID_NAME_CHARS`). */
 export const INVALID_USER_NAME_CHARS = ' :\t\n\v\f\r';
 /** `User::INVALID_PASS_CHARS`. */
 export const INVALID_PASSWORD_CHARS = ' \t\n\v\f\r';
-export const MAX_NAME_LENGTH = 128;
-
-const utf8 = new TextEncoder();
 
 function shown(char: string): string {
   return JSON.stringify(char).slice(1, -1);
 }
 
-/** `PoolObjectSQL::name_is_valid`: not empty, none of `&|:\";/'#{}$<>` (+ extra), at most 128 bytes. */
-export function validateObjectName(name: string, extraInvalidChars = ''): Result<string> {
-  if (name.length === 0) return fail('XML_RPC_API', 'Invalid NAME, it cannot be empty', 'NAME');
-  const invalid = INVALID_NAME_CHARS + extraInvalidChars;
-  for (const char of name) {
-    if (invalid.includes(char)) {
-      return fail('XML_RPC_API', `Invalid NAME, char '${shown(char)}' is not allowed`, 'NAME');
-    }
-  }
-  if (utf8.encode(name).length > MAX_NAME_LENGTH) {
-    return fail('XML_RPC_API', `Invalid NAME, max length is ${MAX_NAME_LENGTH} chars`, 'NAME');
-  }
-  return ok(name);
+/** `PoolObjectSQL::name_is_valid` with the XML-RPC error code OpenNebula uses for users and groups. */
+function validateName(name: string, extraInvalidChars = ''): Result<string> {
+  return validateObjectName(name, extraInvalidChars, 'XML_RPC_API');
 }
 
 /** User names also refuse blanks and `:` (the session string separator). */
 export function validateUserName(name: string): Result<string> {
-  return validateObjectName(name, INVALID_USER_NAME_CHARS);
+  return validateName(name, INVALID_USER_NAME_CHARS);
 }
 
 export function validateGroupName(name: string): Result<string> {
-  return validateObjectName(name);
+  return validateName(name);
 }
 
 /**

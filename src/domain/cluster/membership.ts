@@ -1,6 +1,6 @@
 import { fail, ok, type Result } from '../errors.js';
 import type { Template } from '../template/types.js';
-import { validateObjectName } from '../datastore/object-name.js';
+import { validateObjectName } from '../object.js';
 import type { HostRecord } from '../host/record.js';
 import type { ClusterRecord } from './record.js';
 

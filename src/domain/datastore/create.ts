@@ -4,7 +4,7 @@ import { DiskType, diskTypeString, parseDiskType } from '../image/enums.js';
 import type { DatastoreRecord } from './record.js';
 import { DatastoreState, DatastoreType, parseDatastoreType } from './enums.js';
 import { DS_MAD_CONF, TM_MAD_CONF } from './drivers.js';
-import { validateObjectName } from './object-name.js';
+import { validateObjectName } from '../object.js';
 import { joinPath, normalizeAbsolutePath, parseDirList } from './paths.js';
 
 /**

@@ -1,6 +1,6 @@
 import { fail, ok, type Result } from '../errors.js';
 import type { Template } from '../template/types.js';
-import { validateObjectName } from '../datastore/object-name.js';
+import { validateObjectName } from '../object.js';
 import type { HostRecord } from './record.js';
 import { HostState } from './enums.js';
 import { EMPTY_HOST_SHARE, parseReservation } from './share.js';

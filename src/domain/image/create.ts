@@ -3,7 +3,7 @@ import type { Template } from '../template/types.js';
 import type { DatastoreRecord } from '../datastore/record.js';
 import { DatastoreState, DatastoreType } from '../datastore/enums.js';
 import { isPersistentOnly, TM_MAD_CONF } from '../datastore/drivers.js';
-import { validateObjectName } from '../datastore/object-name.js';
+import { validateObjectName } from '../object.js';
 import type { ImageRecord } from './record.js';
 import { singleAttr, withAttr, withoutAttr } from './attributes.js';
 import {

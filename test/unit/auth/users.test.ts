@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { aclRuleToString } from '../../../src/domain/auth/acl.js';
 import { compileAcl } from '../../../src/domain/auth/authorize.js';
 import type { GroupRecord, LoginToken, UserRecord } from '../../../src/domain/auth/record.js';
+import { validateObjectName } from '../../../src/domain/object.js';
 import {
   addGroupAdmin,
   addSecondaryGroup,
@@ -25,7 +26,6 @@ import {
   userAuthObject,
   userSecretsVisibility,
   validateGroupName,
-  validateObjectName,
   validatePassword,
   validateUserName,
   type LoginContext,
