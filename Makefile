@@ -35,7 +35,7 @@ test: check build
 	scripts/test.sh all
 
 test-fast: deps
-	scripts/test.sh unit store-sqlite
+	scripts/test.sh unit store-sqlite api
 
 test-unit: deps
 	scripts/test.sh unit

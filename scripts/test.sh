@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs one test tier, or several: unit, store-sqlite, store-pg, integration, e2e.
+# Runs one test tier, or several: unit, store-sqlite, store-pg, api, integration, e2e.
 #   scripts/test.sh unit store-sqlite          (what `make test-fast` runs)
 #   scripts/test.sh all                        (what `make test` runs)
 # Unit and store tests run files concurrently; integration and e2e tiers boot VMs or browsers
@@ -55,9 +55,15 @@ tier_store_pg() {
   NIMBUS_TEST_DB=$url run_files "store on PostgreSQL" 2 "${files[@]}"
 }
 
+tier_api() {
+  mapfile -t files < <(list_tests test/integration/api)
+  run_files "API and CLI against an in-process nimbusd" 2 "${files[@]}"
+}
+
 tier_integration() {
-  mapfile -t files < <(list_tests test/integration test/integration/store)
-  run_files "integration" 1 "${files[@]}"
+  # Everything else under test/integration boots VMs or networks: one file at a time.
+  mapfile -t files < <(find test/integration -name '*.test.ts' -not -path 'test/integration/store/*' -not -path 'test/integration/api/*' | sort)
+  run_files "integration (serial)" 1 "${files[@]}"
 }
 
 tier_e2e() {
@@ -67,16 +73,17 @@ tier_e2e() {
 
 tiers=("$@")
 if ((${#tiers[@]} == 0)) || [[ ${tiers[0]} == all ]]; then
-  tiers=(unit store-sqlite store-pg integration e2e)
+  tiers=(unit store-sqlite store-pg api integration e2e)
 fi
 for t in "${tiers[@]}"; do
   case $t in
     unit) tier_unit ;;
     store-sqlite) tier_store_sqlite ;;
     store-pg) tier_store_pg ;;
+    api) tier_api ;;
     integration) tier_integration ;;
     e2e) tier_e2e ;;
-    *) echo "test.sh: unknown tier '$t' (unit, store-sqlite, store-pg, integration, e2e, all)" >&2; exit 2 ;;
+    *) echo "test.sh: unknown tier '$t' (unit, store-sqlite, store-pg, api, integration, e2e, all)" >&2; exit 2 ;;
   esac
 done
 echo "== all requested tiers passed: ${tiers[*]}"

@@ -190,7 +190,7 @@ export function parseAclRule(text: string, options: AclParseOptions = {}): Resul
   const tokens = text.trim().split(/\s+/);
   if (tokens.length !== 3 && tokens.length !== 4) {
     return fail(
-      'XML_RPC_API',
+      'INVALID_ARGUMENT',
       `Invalid ACL rule "${text}": String needs three components: User, Resource, Rights (and an optional Zone)`,
     );
   }
@@ -207,7 +207,7 @@ export function parseAclRule(text: string, options: AclParseOptions = {}): Resul
     zoneToken === undefined ? ACL_INDIVIDUAL_ID | BigInt(options.zoneId ?? 0) : parseIdSpec(zoneToken);
   if (typeof zone === 'string') errors.push(zone);
 
-  if (errors.length > 0) return fail('XML_RPC_API', `Invalid ACL rule "${text}": ${errors.join(', ')}`);
+  if (errors.length > 0) return fail('INVALID_ARGUMENT', `Invalid ACL rule "${text}": ${errors.join(', ')}`);
   const rule = { user, resource, rights, zone } as AclRuleBits;
   const valid = validateAclRule(rule);
   return valid.ok ? ok(rule) : valid;
@@ -276,7 +276,8 @@ export function aclRuleToHex(rule: AclRuleBits): {
 /** A hex word from `one.acl.addrule` (an optional 0x prefix is accepted, like C++ `std::hex`). */
 export function parseAclWord(text: string, field: string): Result<bigint> {
   const m = /^\s*(?:0x)?([0-9a-f]{1,16})\s*$/i.exec(text);
-  if (m === null) return fail('XML_RPC_API', `Invalid ACL ${field} "${text}": expected a hex number`, field);
+  if (m === null)
+    return fail('INVALID_ARGUMENT', `Invalid ACL ${field} "${text}": expected a hex number`, field);
   return ok(BigInt(`0x${m[1]}`));
 }
 
@@ -376,7 +377,7 @@ export function aclRuleProblems(rule: AclRuleBits): string[] {
 export function validateAclRule(rule: AclRuleBits): Result<AclRuleBits> {
   const problems = aclRuleProblems(rule);
   if (problems.length === 0) return ok(rule);
-  return fail('XML_RPC_API', `Rule ${aclRuleToString(rule)} is malformed: ${problems.join('; ')}`);
+  return fail('INVALID_ARGUMENT', `Rule ${aclRuleToString(rule)} is malformed: ${problems.join('; ')}`);
 }
 
 export function aclRulesEqual(a: AclRuleBits, b: AclRuleBits): boolean {

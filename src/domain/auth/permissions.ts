@@ -97,7 +97,7 @@ export function permissionsToOctal(perms: number): string {
 export function permissionsFromString(text: string): Result<number> {
   if (!/^[u-][m-][a-][u-][m-][a-][u-][m-][a-]$/.test(text)) {
     return fail(
-      'XML_RPC_API',
+      'INVALID_ARGUMENT',
       `Invalid permissions "${text}": expected nine letters like um-u----- (u, m, a or - for owner, group, other)`,
     );
   }
@@ -115,7 +115,7 @@ export function permissionsFromString(text: string): Result<number> {
 export function parseChmod(input: string | number): Result<number> {
   if (typeof input === 'number') {
     if (!Number.isInteger(input) || input < 0 || input > ALL_PERMISSIONS) {
-      return fail('XML_RPC_API', `Invalid permissions ${input}: expected 0..0o777 (octal 000..777)`);
+      return fail('INVALID_ARGUMENT', `Invalid permissions ${input}: expected 0..0o777 (octal 000..777)`);
     }
     return ok(input);
   }
@@ -123,7 +123,7 @@ export function parseChmod(input: string | number): Result<number> {
   if (/^0?[0-7]{3}$/.test(text)) return ok(parseInt(text, 8));
   if (text.length === 9 && /^[uma-]+$/.test(text)) return permissionsFromString(text);
   return fail(
-    'XML_RPC_API',
+    'INVALID_ARGUMENT',
     `Invalid permissions "${input}": expected three octal digits like 640 or um-u-----`,
   );
 }
@@ -133,7 +133,11 @@ export function parseUmask(value: string | undefined, fallback: number = DEFAULT
   if (value === undefined || value.trim() === '') return ok(fallback);
   const text = value.trim();
   if (!/^[0-7]{1,4}$/.test(text) || parseInt(text, 8) > ALL_PERMISSIONS) {
-    return fail('XML_RPC_API', `Invalid UMASK "${value}": expected three octal digits like 177`, 'UMASK');
+    return fail(
+      'INVALID_ARGUMENT',
+      `Invalid UMASK "${value}": expected three octal digits like 177`,
+      'UMASK',
+    );
   }
   return ok(parseInt(text, 8));
 }
@@ -194,7 +198,7 @@ export function planChmod(current: number, request: ChmodRequest, context: Chmod
   for (const field of PERMISSION_FIELDS) {
     const value = request[field];
     if (value !== -1 && value !== 0 && value !== 1) {
-      return fail('XML_RPC_API', 'New permission values must be -1, 0 or 1', field);
+      return fail('INVALID_ARGUMENT', 'New permission values must be -1, 0 or 1', field);
     }
   }
   const before = permissionsToFields(current);

@@ -35,7 +35,7 @@ function shown(char: string): string {
 
 /** `PoolObjectSQL::name_is_valid` with the XML-RPC error code OpenNebula uses for users and groups. */
 function validateName(name: string, extraInvalidChars = ''): Result<string> {
-  return validateObjectName(name, extraInvalidChars, 'XML_RPC_API');
+  return validateObjectName(name, extraInvalidChars, 'INVALID_ARGUMENT');
 }
 
 /** User names also refuse blanks and `:` (the session string separator). */
@@ -56,10 +56,15 @@ export function validatePassword(
   options: { passwordRequired?: boolean } = {},
 ): Result<string> {
   if (options.passwordRequired === false && password === '') return ok(password);
-  if (password.length === 0) return fail('XML_RPC_API', 'Invalid password, it cannot be empty', 'PASSWORD');
+  if (password.length === 0)
+    return fail('INVALID_ARGUMENT', 'Invalid password, it cannot be empty', 'PASSWORD');
   for (const char of password) {
     if (INVALID_PASSWORD_CHARS.includes(char)) {
-      return fail('XML_RPC_API', `Invalid password, character '${shown(char)}' is not allowed`, 'PASSWORD');
+      return fail(
+        'INVALID_ARGUMENT',
+        `Invalid password, character '${shown(char)}' is not allowed`,
+        'PASSWORD',
+      );
     }
   }
   return ok(password);
@@ -169,7 +174,7 @@ export function changePrimaryGroup(
   gid: number,
   options: GroupChangeOptions = {},
 ): Result<UserRecord> {
-  if (gid < 0) return fail('XML_RPC_API', 'Wrong group ID');
+  if (gid < 0) return fail('INVALID_ARGUMENT', 'Wrong group ID');
   const isNewGroup = !user.groups.includes(gid);
   if (isNewGroup) {
     const refused = driverManaged(user, options);
@@ -358,25 +363,25 @@ export function login(user: UserRecord, request: LoginRequest, context: LoginCon
   if (valid === 0) {
     if (request.noTokenGiven === true) return ok({ tokens: [], token: null });
     if (!user.loginTokens.some((t) => t.tokenHash === request.tokenHash)) {
-      return fail('XML_RPC_API', 'Could not find token');
+      return fail('INVALID_ARGUMENT', 'Could not find token');
     }
     return ok({ tokens: user.loginTokens.filter((t) => t.tokenHash !== request.tokenHash), token: null });
   }
-  if (valid < -1) return fail('XML_RPC_API', 'Wrong valid period for token');
+  if (valid < -1) return fail('INVALID_ARGUMENT', 'Wrong valid period for token');
 
   const egid = request.egid;
   const session = new Set(context.sessionGids);
   if (egid !== -1 && !context.isAdmin && (!user.groups.includes(egid) || !session.has(egid))) {
-    return fail('XML_RPC_API', 'EGID is not in user group list');
+    return fail('INVALID_ARGUMENT', 'EGID is not in user group list');
   }
   if (egid === -1 && !sameGroups(user.groups, session)) {
-    return fail('XML_RPC_API', 'Cannot create a full token with a specific group token');
+    return fail('INVALID_ARGUMENT', 'Cannot create a full token with a specific group token');
   }
 
   const live = pruneExpiredLoginTokens(user.loginTokens, context.now).filter(
     (t) => t.tokenHash !== request.tokenHash,
   );
-  if (live.length >= MAX_LOGIN_TOKENS) return fail('XML_RPC_API', 'Max number of tokens limit reached.');
+  if (live.length >= MAX_LOGIN_TOKENS) return fail('INVALID_ARGUMENT', 'Max number of tokens limit reached.');
   const token: LoginToken = {
     tokenHash: request.tokenHash,
     expirationTime: valid === -1 ? -1 : context.now + valid,

@@ -90,7 +90,7 @@ export function setQuotas(
     for (const value of template[kind] ?? []) {
       if (typeof value === 'string') continue;
       const badFormat = fail(
-        'XML_RPC_API',
+        'INVALID_ARGUMENT',
         `Negative limits or bad format in quota ${kind} = [ ${marshall(value)} ]`,
         kind,
       );

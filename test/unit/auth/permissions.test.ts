@@ -83,7 +83,7 @@ describe('parseChmod', () => {
       const r = parseChmod(bad);
       assert.equal(r.ok, false, bad);
       if (!r.ok) {
-        assert.equal(r.error.code, 'XML_RPC_API');
+        assert.equal(r.error.code, 'INVALID_ARGUMENT');
         assert.ok(r.error.message.includes(`"${bad}"`), r.error.message);
       }
     }
@@ -160,7 +160,11 @@ describe('planChmod', () => {
     const r = planChmod(0o600, { ...KEEP, GROUP_M: 2 }, user);
     assert.deepEqual(r, {
       ok: false,
-      error: { code: 'XML_RPC_API', message: 'New permission values must be -1, 0 or 1', field: 'GROUP_M' },
+      error: {
+        code: 'INVALID_ARGUMENT',
+        message: 'New permission values must be -1, 0 or 1',
+        field: 'GROUP_M',
+      },
     });
   });
 

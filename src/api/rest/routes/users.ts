@@ -1,0 +1,120 @@
+import { UserService } from '../../../controller/users.js';
+import { templateFromInput } from '../../../controller/template-input.js';
+import { Created, Done, IdParams, TemplateUpdate } from '../../../protocol/common.js';
+import { GroupChange, PasswordChange, UserCreate } from '../../../protocol/users.js';
+import { userBody } from '../../bodies/user.js';
+import type { RestApp, RestDeps } from '../app.js';
+import { callerOf } from '../request-context.js';
+
+const tags = ['users'];
+
+export function registerUserRoutes(app: RestApp, { ctx }: RestDeps): void {
+  const users = new UserService(ctx);
+
+  app.post(
+    '/api/v1/users',
+    { schema: { tags, summary: 'Create a user', body: UserCreate, response: { 201: Created } } },
+    async (request, reply) => {
+      const id = await users.create(callerOf(request), request.body);
+      return reply.status(201).send({ ID: id });
+    },
+  );
+
+  app.get('/api/v1/users', { schema: { tags, summary: 'List users' } }, async (request) => {
+    const list = await users.list(callerOf(request));
+    return { USER_POOL: { USER: list.map((u) => userBody(u, ctx.names, { quotas: false })) } };
+  });
+
+  app.get(
+    '/api/v1/users/:id',
+    { schema: { tags, summary: 'Show a user', params: IdParams } },
+    async (request) => {
+      const user = await users.get(callerOf(request), request.params.id);
+      return { USER: userBody(user, ctx.names, { quotas: true }) };
+    },
+  );
+
+  app.put(
+    '/api/v1/users/:id/password',
+    {
+      schema: {
+        tags,
+        summary: 'Change the password (ends all sessions)',
+        params: IdParams,
+        body: PasswordChange,
+        response: { 200: Done },
+      },
+    },
+    async (request) => {
+      await users.changePassword(callerOf(request), request.params.id, request.body.password);
+      return { ID: request.params.id };
+    },
+  );
+
+  app.post(
+    '/api/v1/users/:id/chgrp',
+    {
+      schema: {
+        tags,
+        summary: 'Change the primary group',
+        params: IdParams,
+        body: GroupChange,
+        response: { 200: Done },
+      },
+    },
+    async (request) => {
+      await users.changeGroup(callerOf(request), request.params.id, request.body.group);
+      return { ID: request.params.id };
+    },
+  );
+
+  for (const [verb, enabled] of [
+    ['enable', true],
+    ['disable', false],
+  ] as const) {
+    app.post(
+      `/api/v1/users/:id/${verb}`,
+      {
+        schema: {
+          tags,
+          summary: `${verb[0]!.toUpperCase()}${verb.slice(1)} a user`,
+          params: IdParams,
+          response: { 200: Done },
+        },
+      },
+      async (request) => {
+        await users.setEnabled(callerOf(request), request.params.id, enabled);
+        return { ID: request.params.id };
+      },
+    );
+  }
+
+  app.put(
+    '/api/v1/users/:id/template',
+    {
+      schema: {
+        tags,
+        summary: 'Replace or merge the user template',
+        params: IdParams,
+        body: TemplateUpdate,
+        response: { 200: Done },
+      },
+    },
+    async (request) => {
+      const template = templateFromInput(request.body.template);
+      await users.updateTemplate(callerOf(request), request.params.id, template, request.body.merge ?? false);
+      return { ID: request.params.id };
+    },
+  );
+
+  app.delete(
+    '/api/v1/users/:id',
+    {
+      schema: { tags, summary: 'Delete a user that owns nothing', params: IdParams, response: { 200: Done } },
+    },
+    async (request) => {
+      await users.delete(callerOf(request), request.params.id);
+      return { ID: request.params.id };
+    },
+  );
+}

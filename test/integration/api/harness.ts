@@ -1,0 +1,103 @@
+/**
+ * An in-process nimbusd for API tests: SQLite in a temporary state directory, a dummy host 0,
+ * oneadmin's password known. Requests go through `app.inject` (no port) unless `listen` is set.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { loadConfig } from '../../../src/controller/config.js';
+import { startNimbus, type RunningNimbus } from '../../../src/daemon.js';
+
+export const ADMIN_PASSWORD = 'admin-test-pw';
+
+export interface ApiAnswer {
+  readonly status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly body: any;
+}
+
+export type Requester = (method: string, url: string, body?: unknown) => Promise<ApiAnswer>;
+
+export interface TestNimbus {
+  readonly nimbus: RunningNimbus;
+  readonly home: string;
+  /** Requests as oneadmin. */
+  readonly admin: Requester;
+  /** Requests with no credentials. */
+  readonly anonymous: Requester;
+  /** Requests as the given user (HTTP Basic). */
+  as(user: string, password: string): Requester;
+  /** Creates a user (in group `group`, default users) and returns its id and a requester. */
+  createUser(name: string, options?: { group?: number }): Promise<{ id: number; request: Requester }>;
+  close(): Promise<void>;
+}
+
+export async function startTestNimbus(
+  options: { listen?: boolean; localHost?: 'dummy' | 'none' } = {},
+): Promise<TestNimbus> {
+  const home = await mkdtemp(join(tmpdir(), 'nimbus-api-'));
+  const config = await loadConfig(home, {
+    port: 0,
+    localHost: options.localHost ?? 'dummy',
+    credentialCacheMs: 60_000,
+  });
+  const nimbus = await startNimbus(config, {
+    adminPassword: ADMIN_PASSWORD,
+    logger: pino({ level: process.env.NIMBUS_TEST_LOG ?? 'silent' }),
+    listen: options.listen ?? false,
+  });
+  const requester =
+    (authorization: string | undefined): Requester =>
+    async (method, url, body) => {
+      const headers: Record<string, string> = {};
+      if (authorization !== undefined) headers.authorization = authorization;
+      let payload: string | undefined;
+      if (body !== undefined) {
+        if (typeof body === 'string') {
+          headers['content-type'] = 'text/plain';
+          payload = body;
+        } else {
+          headers['content-type'] = 'application/json';
+          payload = JSON.stringify(body);
+        }
+      }
+      const res = await nimbus.app.inject({
+        method: method as 'GET',
+        url,
+        headers,
+        ...(payload !== undefined ? { payload } : {}),
+      });
+      let parsed: unknown = res.body;
+      try {
+        parsed = JSON.parse(res.body);
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: res.statusCode, body: parsed };
+    };
+  const basic = (user: string, password: string): string =>
+    `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  const admin = requester(basic('oneadmin', ADMIN_PASSWORD));
+  return {
+    nimbus,
+    home,
+    admin,
+    anonymous: requester(undefined),
+    as: (user, password) => requester(basic(user, password)),
+    async createUser(name, opts = {}) {
+      const res = await admin('POST', '/api/v1/users', {
+        name,
+        password: `${name}-pw`,
+        ...(opts.group !== undefined ? { group: opts.group } : {}),
+      });
+      if (res.status !== 201)
+        throw new Error(`createUser ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+      return { id: res.body.ID as number, request: requester(basic(name, `${name}-pw`)) };
+    },
+    async close() {
+      await nimbus.close();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
