@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command, CommanderError } from 'commander';
 import { NimbusError } from '../domain/errors.js';
+import { addConnectionOptions } from './client.js';
 
 /** Where the CLI reads and writes, so tests can run it in-process. */
 export interface CliIo {
@@ -42,6 +43,7 @@ export async function runCli(argv: readonly string[], nouns: readonly CliNoun[],
       'after',
       '\nExit codes: 0 success, 2 failure (bad input, unreadable file, usage), 1 internal error.',
     );
+  addConnectionOptions(program);
   for (const noun of nouns) noun(program, io);
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -99,13 +99,11 @@ export async function buildRestApp(deps: RestDeps, options: RestAppOptions): Pro
         : '';
       const extra =
         typeof v.params?.additionalProperty === 'string' ? ` "${v.params.additionalProperty}"` : '';
-      return reply
-        .status(400)
-        .send({
-          code: 'VALIDATION',
-          message: `${field}: ${v.message ?? 'is invalid'}${extra}${allowed}`,
-          field,
-        });
+      return reply.status(400).send({
+        code: 'VALIDATION',
+        message: `${field}: ${v.message ?? 'is invalid'}${extra}${allowed}`,
+        field,
+      });
     }
     if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
       const code =
@@ -117,12 +115,10 @@ export async function buildRestApp(deps: RestDeps, options: RestAppOptions): Pro
       return reply.status(e.statusCode).send({ code, message: e.message });
     }
     request.log.error({ err: error }, 'internal error');
-    return reply
-      .status(500)
-      .send({
-        code: 'INTERNAL',
-        message: `internal error (request ${request.id}); the nimbusd log has the details`,
-      });
+    return reply.status(500).send({
+      code: 'INTERNAL',
+      message: `internal error (request ${request.id}); the nimbusd log has the details`,
+    });
   });
 
   app.setNotFoundHandler((request, reply) =>

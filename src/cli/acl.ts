@@ -1,0 +1,6 @@
+import type { Command } from 'commander';
+import type { CliIo } from './program.js';
+
+export function aclNoun(_program: Command, _io: CliIo): void {
+  // filled by the acl work
+}

@@ -1,0 +1,6 @@
+import type { Command } from 'commander';
+import type { CliIo } from './program.js';
+
+export function vnetNoun(_program: Command, _io: CliIo): void {
+  // filled by the vnets work
+}
