@@ -53,7 +53,7 @@ bench: deps
 	scripts/bench.sh $(B)
 
 start: build
-	@echo "nimbusd: not yet — the daemon arrives with the REST API issue; 'make test' runs what exists today"
+	node dist/nimbusd.js --home ./var
 
 clean:
 	rm -rf dist coverage
