@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use: PostgreSQL for the store suite.
-APT_PACKAGES=(postgresql)
+# Debian packages the tests use: PostgreSQL for the store suite, qemu-img for images.
+APT_PACKAGES=(postgresql qemu-utils)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

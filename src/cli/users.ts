@@ -1,6 +1,7 @@
 /** `nimbus user` — oneuser's verbs: create, list, show, passwd, chgrp, enable, disable, update, delete, login. */
 import type { Command } from 'commander';
 import { clientFor, resolveId } from './client.js';
+import { addUserQuotaVerb } from './groups.js';
 import { printFields, printJson, printTable, printTemplate } from './output.js';
 import { readInputText, type CliIo } from './program.js';
 
@@ -149,4 +150,6 @@ export function userNoun(program: Command, io: CliIo): void {
       });
       io.stdout(`${res.token}\n`);
     });
+
+  addUserQuotaVerb(user, io);
 }

@@ -1,6 +1,230 @@
+/**
+ * `nimbus template` — onetemplate's verbs: create, list, show, update, rename, chown, chmod,
+ * clone, delete, instantiate. They join `parse` and `format` under the same noun.
+ */
 import type { Command } from 'commander';
-import type { CliIo } from './program.js';
+import { clientFor, resolveId, type ApiClient } from './client.js';
+import { permissionString, printFields, printJson, printTable, printTemplate } from './output.js';
+import { CliFailure, readInputText, type CliIo } from './program.js';
+import { filterFlag } from './vms.js';
 
-export function vmTemplateNoun(_program: Command, _io: CliIo): void {
-  // filled by the vmtemplates work
+interface VmTemplateBody {
+  ID: number;
+  NAME: string;
+  UNAME: string;
+  GNAME: string;
+  REGTIME: number;
+  PERMISSIONS?: Record<string, number>;
+  TEMPLATE: Record<string, unknown>;
+}
+
+/** OpenNebula's `onetemplate list` REGTIME column: `MM/DD HH:MM:SS`, local time. */
+function shortTime(epoch: number): string {
+  const d = new Date(epoch * 1000);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(d.getMonth() + 1)}/${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
+async function templateId(client: ApiClient, ref: string): Promise<number> {
+  return resolveId(client, 'templates', 'VMTEMPLATE_POOL', 'template', ref);
+}
+
+function positiveInteger(text: string, option: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1)
+    throw new CliFailure(`nimbus: ${option} must be a positive integer, got "${text}"`);
+  return Number(text);
+}
+
+export function vmTemplateNoun(program: Command, io: CliIo): void {
+  const template =
+    program.commands.find((c) => c.name() === 'template') ??
+    program.command('template').description('VM templates (onetemplate)');
+  template.description(
+    'VM templates (onetemplate: create, list, show, update, instantiate …) and the template language (parse, format)',
+  );
+
+  template
+    .command('create')
+    .argument('<file>', 'template file (OpenNebula text or XML; NAME required), "-" for stdin')
+    .description('create a VM template')
+    .action(async (file: string, _opts: unknown, cmd: Command) => {
+      const client = await clientFor(cmd);
+      const text = await readInputText(file, io);
+      const res = await client.request<{ ID: number }>('POST', '/api/v1/templates', { template: text });
+      io.stdout(`ID: ${res.ID}\n`);
+    });
+
+  template
+    .command('list')
+    .argument('[filter]', 'a (all), m (mine), g (my groups) or a user')
+    .option('--json', 'print the VMTEMPLATE_POOL as JSON')
+    .description('list VM templates')
+    .action(async (filter: string | undefined, opts: { json?: boolean }, cmd: Command) => {
+      const client = await clientFor(cmd);
+      const flag = filterFlag(filter);
+      const value =
+        flag === undefined || /^-?\d+$/.test(flag)
+          ? flag
+          : String(await resolveId(client, 'users', 'USER_POOL', 'user', flag));
+      const body = await client.request<{ VMTEMPLATE_POOL: { VMTEMPLATE: VmTemplateBody[] } }>(
+        'GET',
+        `/api/v1/templates${value === undefined ? '' : `?filter=${value}`}`,
+      );
+      if (opts.json === true) return printJson(io, body);
+      printTable<VmTemplateBody>(
+        io,
+        [
+          { header: 'ID', value: (t) => t.ID, right: true },
+          { header: 'USER', value: (t) => t.UNAME },
+          { header: 'GROUP', value: (t) => t.GNAME },
+          { header: 'NAME', value: (t) => t.NAME },
+          { header: 'REGTIME', value: (t) => shortTime(t.REGTIME), right: true },
+        ],
+        body.VMTEMPLATE_POOL.VMTEMPLATE,
+      );
+    });
+
+  template
+    .command('show')
+    .argument('<template>', 'id or name')
+    .option('--json', 'print the VMTEMPLATE as JSON')
+    .description('show a VM template')
+    .action(async (ref: string, opts: { json?: boolean }, cmd: Command) => {
+      const client = await clientFor(cmd);
+      const id = await templateId(client, ref);
+      const body = await client.request<{ VMTEMPLATE: VmTemplateBody }>('GET', `/api/v1/templates/${id}`);
+      if (opts.json === true) return printJson(io, body);
+      const t = body.VMTEMPLATE;
+      printFields(io, `TEMPLATE ${t.ID} INFORMATION`, [
+        ['ID', t.ID],
+        ['NAME', t.NAME],
+        ['USER', t.UNAME],
+        ['GROUP', t.GNAME],
+        ['REGISTER TIME', new Date(t.REGTIME * 1000).toISOString()],
+        ['PERMISSIONS', permissionString(t.PERMISSIONS)],
+      ]);
+      printTemplate(io, 'TEMPLATE CONTENTS', t.TEMPLATE);
+    });
+
+  template
+    .command('update')
+    .argument('<template>', 'id or name')
+    .argument('<file>', 'template file, "-" for stdin')
+    .option('--append', 'merge into the template instead of replacing it')
+    .description('replace or merge the template contents')
+    .action(async (ref: string, file: string, opts: { append?: boolean }, cmd: Command) => {
+      const client = await clientFor(cmd);
+      const id = await templateId(client, ref);
+      const text = await readInputText(file, io);
+      await client.request('PUT', `/api/v1/templates/${id}/template`, {
+        template: text,
+        merge: opts.append === true,
+      });
+    });
+
+  template
+    .command('rename')
+    .argument('<template>', 'id or name')
+    .argument('<name>')
+    .description('rename a VM template')
+    .action(async (ref: string, name: string, _opts: unknown, cmd: Command) => {
+      const client = await clientFor(cmd);
+      await client.request('POST', `/api/v1/templates/${await templateId(client, ref)}/rename`, { name });
+    });
+
+  template
+    .command('chown')
+    .argument('<template>', 'id or name')
+    .argument('<user>', 'id or name')
+    .argument('[group]', 'id or name')
+    .description('change owner (and group)')
+    .action(
+      async (ref: string, userRef: string, groupRef: string | undefined, _opts: unknown, cmd: Command) => {
+        const client = await clientFor(cmd);
+        const id = await templateId(client, ref);
+        const uid = await resolveId(client, 'users', 'USER_POOL', 'user', userRef);
+        const gid =
+          groupRef === undefined ? -1 : await resolveId(client, 'groups', 'GROUP_POOL', 'group', groupRef);
+        await client.request('POST', `/api/v1/templates/${id}/chown`, { uid, gid });
+      },
+    );
+
+  template
+    .command('chgrp')
+    .argument('<template>', 'id or name')
+    .argument('<group>', 'id or name')
+    .description('change group')
+    .action(async (ref: string, groupRef: string, _opts: unknown, cmd: Command) => {
+      const client = await clientFor(cmd);
+      const id = await templateId(client, ref);
+      const gid = await resolveId(client, 'groups', 'GROUP_POOL', 'group', groupRef);
+      await client.request('POST', `/api/v1/templates/${id}/chown`, { uid: -1, gid });
+    });
+
+  template
+    .command('chmod')
+    .argument('<template>', 'id or name')
+    .argument('<octet>', 'e.g. 640 or um-u-----')
+    .description('change permissions')
+    .action(async (ref: string, octet: string, _opts: unknown, cmd: Command) => {
+      const client = await clientFor(cmd);
+      await client.request('POST', `/api/v1/templates/${await templateId(client, ref)}/chmod`, { octet });
+    });
+
+  template
+    .command('clone')
+    .argument('<template>', 'id or name')
+    .argument('<name>', 'name of the copy')
+    .description('copy a VM template (the copy is yours)')
+    .action(async (ref: string, name: string, _opts: unknown, cmd: Command) => {
+      const client = await clientFor(cmd);
+      const res = await client.request<{ ID: number }>(
+        'POST',
+        `/api/v1/templates/${await templateId(client, ref)}/clone`,
+        { name },
+      );
+      io.stdout(`ID: ${res.ID}\n`);
+    });
+
+  template
+    .command('delete')
+    .argument('<template>', 'id or name')
+    .description('delete a VM template')
+    .action(async (ref: string, _opts: unknown, cmd: Command) => {
+      const client = await clientFor(cmd);
+      await client.request('DELETE', `/api/v1/templates/${await templateId(client, ref)}`);
+    });
+
+  template
+    .command('instantiate')
+    .argument('<template>', 'id or name')
+    .option('--name <name>', 'VM name; %i is replaced by the VM index with --multiple')
+    .option('--multiple <n>', 'create n VMs (all or none)')
+    .option('--hold', 'create them on HOLD instead of PENDING')
+    .option('--extra <file>', 'template file merged over the template (a DISK replaces all DISKs)')
+    .description('create VMs from a template')
+    .action(
+      async (
+        ref: string,
+        opts: { name?: string; multiple?: string; hold?: boolean; extra?: string },
+        cmd: Command,
+      ) => {
+        const client = await clientFor(cmd);
+        const id = await templateId(client, ref);
+        const multiple =
+          opts.multiple === undefined ? undefined : positiveInteger(opts.multiple, '--multiple');
+        const extra = opts.extra === undefined ? undefined : await readInputText(opts.extra, io);
+        const res = await client.request<{ ID: number; IDS: number[] }>(
+          'POST',
+          `/api/v1/templates/${id}/instantiate`,
+          {
+            ...(opts.name !== undefined ? { name: opts.name } : {}),
+            ...(multiple !== undefined ? { multiple } : {}),
+            ...(extra !== undefined ? { extra } : {}),
+            hold: opts.hold === true,
+          },
+        );
+        for (const vmId of res.IDS) io.stdout(`VM ID: ${vmId}\n`);
+      },
+    );
 }

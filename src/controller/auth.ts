@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import { isOneadmin } from '../domain/auth/authorize.js';
 import type { UserRecord } from '../domain/auth/record.js';
@@ -33,11 +33,19 @@ interface CachedCredential {
  */
 export class AuthService {
   readonly #cache = new Map<string, CachedCredential>();
+  /** Cache keys are an HMAC under a key that lives only in this process. */
+  readonly #cacheKey = randomBytes(32);
+  /** Verified when the user does not exist, so both answers take one argon2 run. */
+  #dummyHash: Promise<string> | null = null;
 
   constructor(private readonly ctx: ControllerContext) {}
 
   async authenticateBasic(name: string, secret: string): Promise<Caller> {
-    const key = createHash('sha256').update(name).update('\0').update(secret).digest('base64');
+    const key = createHmac('sha256', this.#cacheKey)
+      .update(name)
+      .update('\0')
+      .update(secret)
+      .digest('base64');
     const cached = this.#cache.get(key);
     const nowMs = Date.now();
     if (cached !== undefined && cached.expiresAt > nowMs) {
@@ -46,7 +54,12 @@ export class AuthService {
       this.#cache.delete(key);
     }
     const user = await this.ctx.store.users.findByName(name);
-    if (user === undefined || !user.enabled) throw authFailed();
+    if (user === undefined || !user.enabled) {
+      // Same cost as a wrong password: the answer time does not tell which names exist.
+      this.#dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
+      await verifyPassword(await this.#dummyHash, secret);
+      throw authFailed();
+    }
     // A login token is accepted in place of the password (OpenNebula's `user:token` session).
     const token = findLoginToken(user.loginTokens, tokenHash(secret), this.ctx.now());
     if (token !== null) return this.callerFor(user, token.egid);

@@ -1,3 +1,4 @@
+import { aclRulesToDelete } from '../domain/auth/acl.js';
 import type { UserRecord } from '../domain/auth/record.js';
 import {
   changePrimaryGroup,
@@ -147,7 +148,9 @@ export class UserService {
         );
       }
       await tx.users.delete(id);
+      for (const ruleId of aclRulesToDelete(await tx.acl.list(), { user: id })) await tx.acl.delete(ruleId);
     });
+    this.ctx.acl.invalidate();
     this.ctx.forgetCredentials(id);
     this.ctx.names.invalidate();
   }

@@ -33,7 +33,9 @@ import { createSecurityGroupRepository } from './repositories/secgroups.js';
 import type { SecurityGroupRepository } from './repositories/secgroups.js';
 import { createGroupRepository, createUserRepository } from './repositories/users.js';
 import type { GroupRepository, UserRepository } from './repositories/users.js';
+import { RecordCache } from './repositories/pool.js';
 import { createVmRepository } from './repositories/vms.js';
+import type { VmRecord } from '../domain/vm/record.js';
 import type { VmRepository } from './repositories/vms.js';
 import { createVmTemplateRepository } from './repositories/vmtemplates.js';
 import type { VmTemplateRepository } from './repositories/vmtemplates.js';
@@ -100,9 +102,14 @@ export async function openStore(options: StoreOptions, open: OpenStoreOptions = 
   return new SqlStore(db, options.kind);
 }
 
-export function createRepositories(exec: Executor): Repositories {
+/** Record caches of the repositories used outside transactions (see RecordCache). */
+interface RepositoryCaches {
+  readonly vms: RecordCache<VmRecord>;
+}
+
+export function createRepositories(exec: Executor, caches?: RepositoryCaches): Repositories {
   return {
-    vms: createVmRepository(exec),
+    vms: createVmRepository(exec, caches?.vms),
     history: createHistoryRepository(exec),
     vmTemplates: createVmTemplateRepository(exec),
     images: createImageRepository(exec),
@@ -172,10 +179,13 @@ class SqlStore implements Store {
   ) {
     this.#db = db;
     this.#queue = kind === 'sqlite' ? new TransactionQueue() : undefined;
-    this.#repositories = createRepositories({
-      db: db.withPlugin(outsideTransactionGuard),
-      atomic: (work) => this.#runTransaction((trx) => work(trx)),
-    });
+    this.#repositories = createRepositories(
+      {
+        db: db.withPlugin(outsideTransactionGuard),
+        atomic: (work) => this.#runTransaction((trx) => work(trx)),
+      },
+      { vms: new RecordCache<VmRecord>() },
+    );
   }
 
   get vms() {

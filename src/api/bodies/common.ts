@@ -36,8 +36,43 @@ export function ownedHeader(o: OwnedObject, names: Names): Record<string, unknow
   return header;
 }
 
+/** Shown in place of a secret (docs/decisions/secrets.md). */
+export const REDACTED = '********';
+
+/**
+ * Secrets inside templates, by attribute and sub-attribute: context passwords, the VNC/SPICE
+ * password, and a user's TOKEN_PASSWORD. Bodies show `********` instead, to everybody.
+ */
+const SECRET_SUBATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
+  CONTEXT: ['PASSWORD', 'PASSWORD_BASE64', 'CRYPTED_PASSWORD'],
+  GRAPHICS: ['PASSWD'],
+};
+const SECRET_ATTRIBUTES: readonly string[] = ['TOKEN_PASSWORD', 'PASSWORD'];
+
+/** A template with its secrets replaced by `********`; the other values are untouched. */
+export function redactSecrets(t: Template): Template {
+  let out: Record<string, Template[string]> | null = null;
+  const edit = (): Record<string, Template[string]> => (out ??= { ...t });
+  for (const name of SECRET_ATTRIBUTES) {
+    const values = t[name];
+    if (values !== undefined) edit()[name] = values.map((v) => (typeof v === 'string' ? REDACTED : v));
+  }
+  for (const [name, keys] of Object.entries(SECRET_SUBATTRIBUTES)) {
+    const values = t[name];
+    if (values === undefined || !values.some((v) => typeof v !== 'string' && keys.some((k) => k in v)))
+      continue;
+    edit()[name] = values.map((v) => {
+      if (typeof v === 'string') return v;
+      const copy: Record<string, string> = { ...v };
+      for (const k of keys) if (k in copy) copy[k] = REDACTED;
+      return copy;
+    });
+  }
+  return out ?? t;
+}
+
 export function templateBody(t: Template): TemplateJson {
-  return templateToJson(t);
+  return templateToJson(redactSecrets(t));
 }
 
 /** `<VMS><ID>3</ID></VMS>` as JSON: `{ "ID": [3] }`. */

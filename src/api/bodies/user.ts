@@ -1,9 +1,6 @@
 import type { UserRecord } from '../../domain/auth/record.js';
 import type { QuotaSet } from '../../domain/quota/record.js';
-import { idsBody, templateBody, type Names } from './common.js';
-
-/** Stored passwords are argon2id hashes and are never shown (docs/decisions/secrets.md). */
-export const REDACTED = '********';
+import { idsBody, REDACTED, templateBody, type Names } from './common.js';
 
 /** USER body (reference §2.9), JSON with numbers. Quota blocks only in `show` (`one.user.info`). */
 export function userBody(

@@ -127,8 +127,10 @@ export async function buildRestApp(deps: RestDeps, options: RestAppOptions): Pro
       .send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 
-  app.get('/api/v1/openapi.json', { config: { public: true }, schema: { hide: true } }, async () =>
-    catalog.openapi(),
+  app.get(
+    '/api/v1/openapi.json',
+    { config: { public: true }, schema: { tags: ['meta'], summary: 'This OpenAPI 3.1 document' } },
+    async () => catalog.openapi(),
   );
   for (const register of ROUTE_MODULES) await register(app, deps);
   return app;

@@ -27,7 +27,7 @@ export class RouteCatalog {
   openapi(): Record<string, unknown> {
     const paths: Record<string, Record<string, unknown>> = {};
     for (const r of this.routes) {
-      if (!r.url.startsWith('/api/v1')) continue;
+      if (!r.url.startsWith('/api/v1') || r.schema.hide === true) continue;
       const path = r.url.replace(/:([A-Za-z_]+)/g, '{$1}');
       const op: Record<string, unknown> = {
         summary: r.schema.summary ?? `${r.method} ${r.url}`,

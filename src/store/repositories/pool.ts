@@ -174,6 +174,31 @@ export function memberOf(eb: Where, spec: MembershipSpec<never>, memberId: numbe
   );
 }
 
+/**
+ * Decoded records of one pool by id, for lists outside transactions: a list reads only (id,
+ * version) and decodes the rows whose version it has not seen. Committed (id, version) pairs never
+ * repeat (versions only grow, ids are never reused), so a hit is always current — also with
+ * several nimbusd on one PostgreSQL. Only reads outside transactions fill it: those see
+ * committed rows only.
+ */
+export class RecordCache<R> {
+  readonly #records = new Map<number, R>();
+  constructor(private readonly capacity = 200_000) {}
+
+  get(id: number, version: number): R | undefined {
+    const r = this.#records.get(id) as (R & { version: number }) | undefined;
+    return r !== undefined && r.version === version ? r : undefined;
+  }
+
+  put(id: number, record: R): void {
+    if (this.#records.size >= this.capacity) this.#records.clear();
+    this.#records.set(id, record);
+  }
+}
+
+/** Ids per statement when fetching cache misses. */
+const MISS_CHUNK = 5_000;
+
 export class SqlPoolRepository<
   R extends { readonly id: number; readonly version: number },
   F,
@@ -181,6 +206,7 @@ export class SqlPoolRepository<
   constructor(
     protected readonly exec: Executor,
     protected readonly spec: PoolSpec<R, F>,
+    private readonly cache?: RecordCache<R>,
   ) {}
 
   protected get db(): Kysely<LooseDatabase> {
@@ -206,6 +232,7 @@ export class SqlPoolRepository<
   }
 
   async list(filter?: F, page: Page = {}): Promise<PageResult<R>> {
+    if (this.cache !== undefined) return this.listCached(this.cache, filter, page);
     let query = this.db.selectFrom(this.spec.table).selectAll();
     const conditions = this.conditions(filter);
     if (conditions !== undefined) query = query.where(conditions);
@@ -217,6 +244,34 @@ export class SqlPoolRepository<
     const last = items[items.length - 1];
     const full = page.limit !== undefined && items.length === page.limit && last !== undefined;
     return { items, nextAfterId: full ? last.id : null };
+  }
+
+  private async listCached(cache: RecordCache<R>, filter: F | undefined, page: Page): Promise<PageResult<R>> {
+    let query = this.db.selectFrom(this.spec.table).select(['id', 'version']);
+    const conditions = this.conditions(filter);
+    if (conditions !== undefined) query = query.where(conditions);
+    if (page.afterId !== undefined) query = query.where('id', '>', page.afterId);
+    query = query.orderBy('id');
+    if (page.limit !== undefined || page.offset !== undefined) query = query.limit(page.limit ?? NO_LIMIT);
+    if (page.offset !== undefined) query = query.offset(page.offset);
+    const keys = (await query.execute()) as { id: number; version: number }[];
+    const items: (R | undefined)[] = keys.map((k) => cache.get(Number(k.id), Number(k.version)));
+    const missing = keys.filter((_, i) => items[i] === undefined).map((k) => Number(k.id));
+    const fetched = new Map<number, R>();
+    for (const ids of chunk(missing, MISS_CHUNK)) {
+      const rows = await this.db.selectFrom(this.spec.table).selectAll().where('id', 'in', ids).execute();
+      for (const record of await this.toRecords(this.db, rows)) {
+        fetched.set(record.id, record);
+        cache.put(record.id, record);
+      }
+    }
+    // A row changed or deleted between the two reads is taken as read the second time, or left out.
+    const result = items
+      .map((r, i) => r ?? fetched.get(Number(keys[i]!.id)))
+      .filter((r): r is R => r !== undefined);
+    const last = keys[keys.length - 1];
+    const full = page.limit !== undefined && keys.length === page.limit && last !== undefined;
+    return { items: result, nextAfterId: full ? Number(last.id) : null };
   }
 
   async count(filter?: F): Promise<number> {

@@ -7,6 +7,7 @@ import type { Executor } from '../executor.js';
 import type { VmsTable } from '../schema.js';
 import { ownedToColumns } from './owned.js';
 import { oneOrMany, ownedConditions, SqlPoolRepository } from './pool.js';
+import type { RecordCache } from './pool.js';
 import type { OwnedFilter, PoolRepository, Row, Where } from './pool.js';
 
 export interface VmFilter extends OwnedFilter {
@@ -72,14 +73,18 @@ function where(eb: Where, f: VmFilter): Expression<SqlBool>[] {
   return conditions;
 }
 
-export function createVmRepository(exec: Executor): VmRepository {
-  return new SqlPoolRepository<VmRecord, VmFilter>(exec, {
-    table: 'vms',
-    pool: 'vm',
-    noun: 'VM',
-    nameScope: 'none',
-    toRow: (r) => toRow(r),
-    fromRow: (row: Row) => fromRow(row as unknown as VmsTable),
-    where,
-  });
+export function createVmRepository(exec: Executor, cache?: RecordCache<VmRecord>): VmRepository {
+  return new SqlPoolRepository<VmRecord, VmFilter>(
+    exec,
+    {
+      table: 'vms',
+      pool: 'vm',
+      noun: 'VM',
+      nameScope: 'none',
+      toRow: (r) => toRow(r),
+      fromRow: (row: Row) => fromRow(row as unknown as VmsTable),
+      where,
+    },
+    cache,
+  );
 }

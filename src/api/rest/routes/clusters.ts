@@ -1,5 +1,108 @@
+import { ClusterService, type ClusterMemberKind } from '../../../controller/clusters.js';
+import { templateFromInput } from '../../../controller/template-input.js';
+import { ClusterCreate, ClusterListQuery, ClusterMemberParams } from '../../../protocol/clusters.js';
+import { Created, Done, IdParams, Rename, TemplateUpdate } from '../../../protocol/common.js';
+import { clusterBody } from '../../bodies/cluster.js';
 import type { RestApp, RestDeps } from '../app.js';
+import { callerOf } from '../request-context.js';
 
-export function registerClusterRoutes(_app: RestApp, _deps: RestDeps): void {
-  // filled by the clusters work
+const tags = ['clusters'];
+
+export function registerClusterRoutes(app: RestApp, { ctx }: RestDeps): void {
+  const clusters = new ClusterService(ctx);
+
+  app.post(
+    '/api/v1/clusters',
+    { schema: { tags, summary: 'Create a cluster', body: ClusterCreate, response: { 201: Created } } },
+    async (request, reply) => {
+      const id = await clusters.create(callerOf(request), request.body.name);
+      return reply.status(201).send({ ID: id });
+    },
+  );
+
+  app.get(
+    '/api/v1/clusters',
+    { schema: { tags, summary: 'List clusters', querystring: ClusterListQuery } },
+    async (request) => {
+      const list = await clusters.list(callerOf(request), request.query);
+      return { CLUSTER_POOL: { CLUSTER: list.map((v) => clusterBody(v.cluster, v.members)) } };
+    },
+  );
+
+  app.get(
+    '/api/v1/clusters/:id',
+    { schema: { tags, summary: 'Show a cluster and its members', params: IdParams } },
+    async (request) => {
+      const view = await clusters.get(callerOf(request), request.params.id);
+      return { CLUSTER: clusterBody(view.cluster, view.members) };
+    },
+  );
+
+  app.post(
+    '/api/v1/clusters/:id/rename',
+    {
+      schema: { tags, summary: 'Rename a cluster', params: IdParams, body: Rename, response: { 200: Done } },
+    },
+    async (request) => {
+      await clusters.rename(callerOf(request), request.params.id, request.body.name);
+      return { ID: request.params.id };
+    },
+  );
+
+  app.put(
+    '/api/v1/clusters/:id/template',
+    {
+      schema: {
+        tags,
+        summary: 'Replace or merge the cluster template (RESERVED_CPU, RESERVED_MEM ...)',
+        params: IdParams,
+        body: TemplateUpdate,
+        response: { 200: Done },
+      },
+    },
+    async (request) => {
+      const template = templateFromInput(request.body.template);
+      await clusters.updateTemplate(
+        callerOf(request),
+        request.params.id,
+        template,
+        request.body.merge ?? false,
+      );
+      return { ID: request.params.id };
+    },
+  );
+
+  app.delete(
+    '/api/v1/clusters/:id',
+    { schema: { tags, summary: 'Delete an empty cluster', params: IdParams, response: { 200: Done } } },
+    async (request) => {
+      await clusters.delete(callerOf(request), request.params.id);
+      return { ID: request.params.id };
+    },
+  );
+
+  // PUT adds the member (addhost / adddatastore / addvnet), DELETE removes it (delhost ...).
+  for (const [collection, kind] of [
+    ['hosts', 'host'],
+    ['datastores', 'datastore'],
+    ['vnets', 'vnet'],
+  ] as const satisfies readonly (readonly [string, ClusterMemberKind])[]) {
+    const path = `/api/v1/clusters/:id/${collection}/:member`;
+    const schema = (summary: string) => ({
+      tags,
+      summary,
+      params: ClusterMemberParams,
+      response: { 200: Done },
+    });
+    app.put(path, { schema: schema(`Add a ${kind} to the cluster`) }, async (request) => {
+      const { id, member } = request.params;
+      await clusters.changeMember(callerOf(request), id, kind, member, true);
+      return { ID: id };
+    });
+    app.delete(path, { schema: schema(`Remove a ${kind} from the cluster`) }, async (request) => {
+      const { id, member } = request.params;
+      await clusters.changeMember(callerOf(request), id, kind, member, false);
+      return { ID: id };
+    });
+  }
 }

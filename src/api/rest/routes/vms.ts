@@ -1,5 +1,150 @@
+import { templateFromInput } from '../../../controller/template-input.js';
+import { VmService } from '../../../controller/vms.js';
+import { Chmod, Chown, Created, Done, IdParams, Rename, TemplateUpdate } from '../../../protocol/common.js';
+import { VmCreate, VmCreateQuery, VmListQuery } from '../../../protocol/vms.js';
+import { vmBody, vmShortBody } from '../../bodies/vm.js';
 import type { RestApp, RestDeps } from '../app.js';
+import { callerOf } from '../request-context.js';
 
-export function registerVmRoutes(_app: RestApp, _deps: RestDeps): void {
-  // filled by the vms work
+const tags = ['vms'];
+
+export function registerVmRoutes(app: RestApp, { ctx }: RestDeps): void {
+  const vms = new VmService(ctx);
+
+  app.post(
+    '/api/v1/vms',
+    {
+      schema: {
+        tags,
+        summary: 'Create a VM from a template (PENDING, or HOLD with hold)',
+        body: VmCreate,
+        querystring: VmCreateQuery,
+        response: { 201: Created },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const template = typeof body === 'string' ? templateFromInput(body) : templateFromInput(body.template);
+      const hold = (typeof body === 'string' ? undefined : body.hold) ?? request.query.hold ?? false;
+      const id = await vms.allocate(callerOf(request), template, hold);
+      return reply.status(201).send({ ID: id });
+    },
+  );
+
+  app.get(
+    '/api/v1/vms',
+    {
+      schema: {
+        tags,
+        summary: 'List VMs (short bodies; extended=true for full ones)',
+        querystring: VmListQuery,
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const extended = q.extended ?? false;
+      const page = await vms.list(callerOf(request), {
+        filter: q.filter ?? -2,
+        state: q.state ?? -1,
+        name: q.name,
+        limit: q.limit,
+        after: q.after,
+        allHistory: extended,
+      });
+      const bodies = extended
+        ? page.vms.map((vm) =>
+            vmBody(vm, page.history.get(vm.id) ?? [], ctx.names, { allowedActions: false }),
+          )
+        : page.vms.map((vm) => vmShortBody(vm, page.history.get(vm.id)?.[0], ctx.names));
+      return {
+        VM_POOL: { VM: bodies },
+        ...(q.limit !== undefined ? { next_after: page.nextAfter } : {}),
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/vms/:id',
+    { schema: { tags, summary: 'Show a VM (full body and the actions allowed now)', params: IdParams } },
+    async (request) => {
+      const { vm, history } = await vms.get(callerOf(request), request.params.id);
+      return { VM: vmBody(vm, history, ctx.names, { allowedActions: true }) };
+    },
+  );
+
+  app.put(
+    '/api/v1/vms/:id/template',
+    {
+      schema: {
+        tags,
+        summary: 'Replace or merge the USER_TEMPLATE',
+        params: IdParams,
+        body: TemplateUpdate,
+        response: { 200: Done },
+      },
+    },
+    async (request) => {
+      const template = templateFromInput(request.body.template);
+      await vms.updateUserTemplate(
+        callerOf(request),
+        request.params.id,
+        template,
+        request.body.merge ?? false,
+      );
+      return { ID: request.params.id };
+    },
+  );
+
+  app.post(
+    '/api/v1/vms/:id/rename',
+    { schema: { tags, summary: 'Rename a VM', params: IdParams, body: Rename, response: { 200: Done } } },
+    async (request) => {
+      await vms.rename(callerOf(request), request.params.id, request.body.name);
+      return { ID: request.params.id };
+    },
+  );
+
+  app.post(
+    '/api/v1/vms/:id/chown',
+    {
+      schema: {
+        tags,
+        summary: 'Change owner and/or group (-1 keeps); quota usage moves along',
+        params: IdParams,
+        body: Chown,
+        response: { 200: Done },
+      },
+    },
+    async (request) => {
+      await vms.chown(callerOf(request), request.params.id, request.body);
+      return { ID: request.params.id };
+    },
+  );
+
+  app.post(
+    '/api/v1/vms/:id/chmod',
+    {
+      schema: { tags, summary: 'Change permissions', params: IdParams, body: Chmod, response: { 200: Done } },
+    },
+    async (request) => {
+      await vms.chmod(callerOf(request), request.params.id, request.body.octet);
+      return { ID: request.params.id };
+    },
+  );
+
+  app.delete(
+    '/api/v1/vms/:id',
+    {
+      schema: {
+        tags,
+        summary: 'End a VM that has not reached a host (PENDING, HOLD); it stays listed as DONE',
+        params: IdParams,
+        response: { 200: Done },
+      },
+    },
+    async (request) => {
+      await vms.delete(callerOf(request), request.params.id);
+      return { ID: request.params.id };
+    },
+  );
 }

@@ -1,0 +1,245 @@
+import type { Template, TemplateValue, VectorValue } from '../../domain/template/types.js';
+import {
+  allowedActions,
+  lcmStateName,
+  stateName,
+  vmShortState,
+  type HistoryRecord,
+  type VmRecord,
+} from '../../domain/vm/index.js';
+import { idsBody, lockBody, permissionsBody, redactSecrets, templateBody, type Names } from './common.js';
+
+/** HISTORY (reference §2.2, 6.x order). */
+export function historyBody(h: HistoryRecord): Record<string, unknown> {
+  return {
+    OID: h.oid,
+    SEQ: h.seq,
+    HOSTNAME: h.hostname,
+    HID: h.hid,
+    CID: h.cid,
+    STIME: h.stime,
+    ETIME: h.etime,
+    VM_MAD: h.vmMad,
+    TM_MAD: h.tmMad,
+    DS_ID: h.dsId,
+    PSTIME: h.pstime,
+    PETIME: h.petime,
+    RSTIME: h.rstime,
+    RETIME: h.retime,
+    ESTIME: h.estime,
+    EETIME: h.eetime,
+    ACTION: h.action,
+    UID: h.uid,
+    GID: h.gid,
+    REQUEST_ID: h.requestId,
+  };
+}
+
+/** Readable extras after the OpenNebula elements: state names and the CLI's STAT string. */
+function stateExtras(vm: VmRecord): Record<string, string> {
+  return {
+    STATE_NAME: stateName(vm.state),
+    LCM_STATE_NAME: lcmStateName(vm.lcmState),
+    SHORT_STATE: vmShortState(vm.state, vm.lcmState),
+  };
+}
+
+/** The actions a UI may offer now (`allowedActions` of the lifecycle table). */
+export function allowedActionNames(vm: VmRecord, history: readonly HistoryRecord[]): string[] {
+  const last = history[history.length - 1];
+  const table = allowedActions({
+    id: vm.id,
+    state: vm.state,
+    lcmState: vm.lcmState,
+    deployId: vm.deployId,
+    historyAction: last?.action ?? null,
+    ...(last !== undefined ? { runningEtime: last.retime } : {}),
+  });
+  return Object.entries(table)
+    .filter(([, a]) => a.allowed)
+    .map(([name]) => name);
+}
+
+/**
+ * The full VM body (`one.vm.info`, `one.vmpool.infoextended`; reference §2.2, serializer order),
+ * then STATE_NAME, LCM_STATE_NAME, SHORT_STATE and, for `show`, ALLOWED_ACTIONS.
+ */
+export function vmBody(
+  vm: VmRecord,
+  history: readonly HistoryRecord[],
+  names: Names,
+  options: { allowedActions: boolean },
+): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    ID: vm.id,
+    UID: vm.uid,
+    GID: vm.gid,
+    UNAME: names.user(vm.uid),
+    GNAME: names.group(vm.gid),
+    NAME: vm.name,
+    PERMISSIONS: permissionsBody(vm.permissions),
+    LAST_POLL: vm.lastPoll,
+    STATE: vm.state,
+    LCM_STATE: vm.lcmState,
+    PREV_STATE: vm.prevState,
+    PREV_LCM_STATE: vm.prevLcmState,
+    RESCHED: vm.resched ? 1 : 0,
+    STIME: vm.stime,
+    ETIME: vm.etime,
+    DEPLOY_ID: vm.deployId,
+  };
+  const lock = lockBody(vm.lock);
+  if (lock !== undefined) body.LOCK = lock;
+  body.MONITORING = { ...vm.monitoring };
+  body.SCHED_ACTIONS = idsBody([]);
+  body.TEMPLATE = templateBody(vm.template);
+  body.USER_TEMPLATE = templateBody(vm.userTemplate);
+  body.HISTORY_RECORDS = { HISTORY: history.map(historyBody) };
+  Object.assign(body, stateExtras(vm));
+  if (options.allowedActions) body.ALLOWED_ACTIONS = allowedActionNames(vm, history);
+  return body;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Short body: built by picking, without converting whole templates (lists of 100k VMs use it).
+
+const SHORT_DISK = [
+  'DISK_ID',
+  'DATASTORE',
+  'DATASTORE_ID',
+  'IMAGE',
+  'IMAGE_ID',
+  'SIZE',
+  'TYPE',
+  'CLONE',
+  'CLONE_TARGET',
+  'LN_TARGET',
+  'DISK_SNAPSHOT_TOTAL_SIZE',
+];
+const SHORT_NIC = [
+  'IP',
+  'EXTERNAL_IP',
+  'IP6',
+  'IP6_ULA',
+  'IP6_LINK',
+  'IP6_GLOBAL',
+  'NETWORK_MODE',
+  'SCHED_REQUIREMENTS',
+  'SCHED_RANK',
+  'MAC',
+  'NETWORK',
+  'NETWORK_ID',
+  'NIC_ID',
+  'SECURITY_GROUPS',
+];
+const SHORT_USER = [
+  'LABELS',
+  'ERROR',
+  'SCHED_MESSAGE',
+  'SCHED_RANK',
+  'SCHED_DS_RANK',
+  'SCHED_REQUIREMENTS',
+  'SCHED_DS_REQUIREMENTS',
+  'USER_PRIORITY',
+];
+const SHORT_MONITORING = ['CPU', 'MEMORY', 'STATE'];
+
+type JsonValue = string | (string | VectorValue)[];
+
+/** One attribute in the JSON form of templateToJson (single once → string, else an array). */
+function jsonOf(values: readonly TemplateValue[]): JsonValue {
+  return values.length === 1 && typeof values[0] === 'string' ? values[0] : [...values];
+}
+
+function pickVectors(values: readonly TemplateValue[] | undefined, keys: readonly string[]): VectorValue[] {
+  const out: VectorValue[] = [];
+  for (const v of values ?? []) {
+    if (typeof v === 'string') continue;
+    const picked: Record<string, string> = {};
+    for (const k of keys) {
+      const s = v[k];
+      if (s !== undefined) picked[k] = s;
+    }
+    out.push(picked);
+  }
+  return out;
+}
+
+function shortTemplate(t: Template): Record<string, JsonValue> {
+  const out: Record<string, JsonValue> = {};
+  for (const name of ['CPU', 'MEMORY', 'VCPU']) {
+    const values = t[name];
+    if (values !== undefined) out[name] = jsonOf(values);
+  }
+  if (t.DISK !== undefined) out.DISK = pickVectors(t.DISK, SHORT_DISK);
+  if (t.NIC !== undefined) out.NIC = pickVectors(t.NIC, SHORT_NIC);
+  if (t.GRAPHICS !== undefined) out.GRAPHICS = [...(redactSecrets({ GRAPHICS: t.GRAPHICS }).GRAPHICS ?? [])];
+  return out;
+}
+
+function shortUserTemplate(t: Template): Record<string, JsonValue> {
+  const out: Record<string, JsonValue> = {};
+  for (const name of SHORT_USER) {
+    const values = t[name];
+    if (values !== undefined) out[name] = jsonOf(values);
+  }
+  for (const name in t) {
+    if (name.startsWith('PUBLIC_CLOUD') || name === 'SCHED_ACTION') out[name] = jsonOf(t[name]!);
+  }
+  return out;
+}
+
+/** The short VM body of `one.vmpool.info` (reference §2.3), plus the state extras. */
+export function vmShortBody(
+  vm: VmRecord,
+  lastHistory: HistoryRecord | undefined,
+  names: Names,
+): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    ID: vm.id,
+    UID: vm.uid,
+    GID: vm.gid,
+    UNAME: names.user(vm.uid),
+    GNAME: names.group(vm.gid),
+    NAME: vm.name,
+    LAST_POLL: vm.lastPoll,
+    STATE: vm.state,
+    LCM_STATE: vm.lcmState,
+    RESCHED: vm.resched ? 1 : 0,
+    STIME: vm.stime,
+    ETIME: vm.etime,
+    DEPLOY_ID: vm.deployId,
+  };
+  const lock = lockBody(vm.lock);
+  if (lock !== undefined) body.LOCK = lock;
+  body.TEMPLATE = shortTemplate(vm.template);
+  const monitoring: Record<string, string> = {};
+  for (const k of SHORT_MONITORING) {
+    const v = vm.monitoring[k];
+    if (v !== undefined) monitoring[k] = v;
+  }
+  body.MONITORING = monitoring;
+  body.USER_TEMPLATE = shortUserTemplate(vm.userTemplate);
+  body.HISTORY_RECORDS =
+    lastHistory === undefined
+      ? { HISTORY: [] }
+      : {
+          HISTORY: [
+            {
+              OID: lastHistory.oid,
+              SEQ: lastHistory.seq,
+              HOSTNAME: lastHistory.hostname,
+              HID: lastHistory.hid,
+              CID: lastHistory.cid,
+              DS_ID: lastHistory.dsId,
+              VM_MAD: lastHistory.vmMad,
+              TM_MAD: lastHistory.tmMad,
+              ACTION: lastHistory.action,
+            },
+          ],
+        };
+  body.STATE_NAME = stateName(vm.state);
+  body.LCM_STATE_NAME = lcmStateName(vm.lcmState);
+  body.SHORT_STATE = vmShortState(vm.state, vm.lcmState);
+  return body;
+}
