@@ -10,6 +10,7 @@ import { AuthService } from './controller/auth.js';
 import { bootstrap } from './controller/bootstrap.js';
 import type { DaemonConfig } from './controller/config.js';
 import { createContext, type ControllerContext } from './controller/context.js';
+import { ImageService } from './controller/images.js';
 import { NimbusError } from './domain/errors.js';
 import { openStore, type Store } from './store/index.js';
 
@@ -50,6 +51,9 @@ export async function startNimbus(config: DaemonConfig, options: StartOptions = 
     let auth: AuthService | null = null;
     const ctx = createContext(store, config, log, { forgetCredentials: (uid) => auth?.forget(uid) });
     auth = new AuthService(ctx);
+    const images = new ImageService(ctx);
+    const interrupted = await images.failInterruptedCopies();
+    if (interrupted > 0) log.warn({ images: interrupted }, 'image copies interrupted by the last stop are now ERROR');
 
     const tls = await tlsFor(config, log);
     const app = await buildRestApp(
@@ -73,6 +77,8 @@ export async function startNimbus(config: DaemonConfig, options: StartOptions = 
       fingerprint: tls?.fingerprint ?? null,
       async close() {
         await app.close();
+        // Copies in flight get a moment to finish; the rest are failed at the next start.
+        await Promise.race([images.drain(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
         await store.close();
       },
     };

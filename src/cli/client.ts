@@ -81,10 +81,10 @@ export function addConnectionOptions(program: Command): void {
 
 export async function clientFor(command: Command): Promise<ApiClient> {
   const opts = command.optsWithGlobals<{ endpoint?: string; auth?: string }>();
-  const endpoint = (opts.endpoint ?? process.env.NIMBUS_ENDPOINT ?? DEFAULT_ENDPOINT).replace(/\/+$/, '');
+  const endpoint = (opts.endpoint ?? (process.env.NIMBUS_ENDPOINT || DEFAULT_ENDPOINT)).replace(/\/+$/, '');
   if (!/^https?:\/\//.test(endpoint))
     throw new CliFailure(`nimbus: --endpoint must be an http(s):// URL, got "${endpoint}"`);
-  const credentials = opts.auth ?? process.env.NIMBUS_AUTH ?? (await credentialsFromFiles());
+  const credentials = opts.auth ?? (process.env.NIMBUS_AUTH || (await credentialsFromFiles()));
   const colon = credentials.indexOf(':');
   if (colon <= 0) throw new CliFailure('nimbus: credentials must be user:password');
   return new ApiClient(endpoint, `Basic ${Buffer.from(credentials).toString('base64')}`);

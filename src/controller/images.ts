@@ -576,6 +576,24 @@ export class ImageService {
   }
 
   /** Waits for the background copies of this controller (shutdown, tests). */
+  /**
+   * At start-up no copy is running: an image still LOCKED was being copied when nimbusd stopped.
+   * It goes to ERROR with the reason (delete it and register it again) instead of staying LOCKED
+   * for ever; a clone gives its source back.
+   */
+  async failInterruptedCopies(): Promise<number> {
+    const locked = await this.store.images.list({ state: ImageState.LOCKED });
+    for (const image of locked.items) {
+      const operation: DsCopyOperation = image.cloningId >= 0 ? 'clone' : image.path === '' ? 'mkfs' : 'cp';
+      await this.recordCopyFailure(
+        image.id,
+        operation,
+        'the copy was interrupted by a nimbusd restart; delete the image and register it again',
+      );
+    }
+    return locked.items.length;
+  }
+
   drain(): Promise<void> {
     return this.#jobs.drain();
   }
@@ -886,3 +904,4 @@ function decideWithOrigin(decide: (path: string) => string, given: string, resol
     throw error;
   }
 }
+
