@@ -53,7 +53,8 @@ export async function startNimbus(config: DaemonConfig, options: StartOptions = 
     auth = new AuthService(ctx);
     const images = new ImageService(ctx);
     const interrupted = await images.failInterruptedCopies();
-    if (interrupted > 0) log.warn({ images: interrupted }, 'image copies interrupted by the last stop are now ERROR');
+    if (interrupted > 0)
+      log.warn({ images: interrupted }, 'image copies interrupted by the last stop are now ERROR');
 
     const tls = await tlsFor(config, log);
     const app = await buildRestApp(

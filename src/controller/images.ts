@@ -904,4 +904,3 @@ function decideWithOrigin(decide: (path: string) => string, given: string, resol
     throw error;
   }
 }
-
