@@ -1,5 +1,4 @@
 import type { AuthItem, AuthObject } from '../domain/auth/authorize.js';
-import { poolFilter } from '../domain/auth/authorize.js';
 import {
   chmodRequestFromOctal,
   defaultPermissions,
@@ -65,6 +64,7 @@ import {
   type ImageHashes,
 } from './image-copy.js';
 import { chargeQuota, releaseQuota } from './quotas.js';
+import { ownedListFilter } from './ownership.js';
 import { unwrap } from './results.js';
 
 /** What a finished copy reports back to the record. */
@@ -392,33 +392,7 @@ export class ImageService {
 
   /** `one.imagepool.info`: the images the caller may see, narrowed by the filter flag. */
   async list(caller: Caller, input: ImageListInput): Promise<PageResult<ImageRecord>> {
-    const subject = caller.authorizer.subject;
-    const visible = poolFilter(await this.ctx.acl.evaluator(), subject, 'IMAGE');
-    const visibleTo = visible.all
-      ? undefined
-      : {
-          uid: caller.uid,
-          gids: visible.memberGroups,
-          otherUse: true,
-          aclGids: visible.groupIds,
-          aclIds: visible.ids,
-        };
-    const flag = input.filter ?? -2;
-    let filter: ImageFilter = visibleTo === undefined ? {} : { visibleTo };
-    if (flag === -4) filter = { ...filter, gid: caller.gid };
-    else if (flag === -3) filter = { ...filter, uid: caller.uid };
-    else if (flag === -1) {
-      // mine and my groups' (what ACLs grant by group or id included), without OTHER_U
-      filter = {
-        visibleTo: {
-          uid: caller.uid,
-          gids: caller.gids,
-          otherUse: false,
-          aclGids: visible.all ? [] : visible.groupIds,
-          aclIds: visible.all ? [] : visible.ids,
-        },
-      };
-    } else if (flag >= 0) filter = { ...filter, uid: flag };
+    let filter: ImageFilter = await ownedListFilter(this.ctx, caller, 'IMAGE', input.filter ?? -2);
     if (input.name !== undefined && input.name !== '') filter = { ...filter, nameContains: input.name };
     if (input.state !== undefined && input.state >= 0) filter = { ...filter, state: input.state };
     if (input.datastore !== undefined) filter = { ...filter, datastoreId: input.datastore };

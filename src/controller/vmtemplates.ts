@@ -12,7 +12,7 @@ import type { PageResult } from '../store/index.js';
 import type { Caller } from './caller.js';
 import type { ControllerContext } from './context.js';
 import { allocateVm, checkVmTemplate } from './vm-allocate.js';
-import { checkedName, ownedAuthObject, ownedListFilter, planChown, planPermissions } from './vms.js';
+import { checkedName, ownedAuthObject, ownedListFilter, planChown, planPermissions } from './ownership.js';
 
 export interface InstantiateRequest {
   /** "" or undefined: `<template name>-<vmid>`; `%i` is replaced by the VM's index (0, 1 …). */
