@@ -44,7 +44,7 @@ export const REDACTED = '********';
  * password, and a user's TOKEN_PASSWORD. Bodies show `********` instead, to everybody.
  */
 const SECRET_SUBATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
-  CONTEXT: ['PASSWORD', 'PASSWORD_BASE64', 'CRYPTED_PASSWORD'],
+  CONTEXT: ['PASSWORD', 'PASSWORD_BASE64', 'CRYPTED_PASSWORD', 'CRYPTED_PASSWORD_BASE64'],
   GRAPHICS: ['PASSWD'],
 };
 const SECRET_ATTRIBUTES: readonly string[] = ['TOKEN_PASSWORD', 'PASSWORD'];
