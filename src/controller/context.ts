@@ -75,9 +75,17 @@ export class NameDirectory {
     return this.#groups?.get(gid) ?? '';
   }
 
+  /** Changes whenever the names may have changed: rendered bodies cached under it stay valid. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  #generation = 0;
+
   invalidate(): void {
     this.#users = null;
     this.#groups = null;
+    this.#generation++;
   }
 }
 

@@ -189,6 +189,30 @@ function shortUserTemplate(t: Template): Record<string, JsonValue> {
   return out;
 }
 
+/**
+ * Short bodies as JSON text, kept per VM while nothing they show changed: the VM's version, the
+ * short fields of its last HISTORY record and the user / group names. Listing 20,000 VMs then
+ * joins strings instead of building and serializing 20,000 objects.
+ */
+export class ShortBodyCache {
+  readonly #entries = new Map<number, { key: string; json: string }>();
+  constructor(private readonly capacity = 200_000) {}
+
+  json(vm: VmRecord, lastHistory: HistoryRecord | undefined, names: Names & { generation: number }): string {
+    const h = lastHistory;
+    const key =
+      h === undefined
+        ? `${vm.version}|${names.generation}`
+        : `${vm.version}|${names.generation}|${h.seq}|${h.hid}|${h.cid}|${h.dsId}|${h.action}|${h.hostname}|${h.vmMad}|${h.tmMad}`;
+    const hit = this.#entries.get(vm.id);
+    if (hit !== undefined && hit.key === key) return hit.json;
+    const json = JSON.stringify(vmShortBody(vm, lastHistory, names));
+    if (this.#entries.size >= this.capacity) this.#entries.clear();
+    this.#entries.set(vm.id, { key, json });
+    return json;
+  }
+}
+
 /** The short VM body of `one.vmpool.info` (reference §2.3), plus the state extras. */
 export function vmShortBody(
   vm: VmRecord,
