@@ -100,17 +100,22 @@ export class VmService {
     };
   }
 
-  /** Only VMs that may have been on a host have records; the rest are skipped without a query. */
+  /**
+   * Only VMs that may have been on a host have records; the rest are skipped without a query.
+   * Short bodies need only the last record, which the store serves from its cache.
+   */
   private async historyOf(vms: readonly VmRecord[], all: boolean): Promise<Map<number, HistoryRecord[]>> {
     const out = new Map<number, HistoryRecord[]>();
     const ids = vms.filter((vm) => !neverPlaced(vm)).map((vm) => vm.id);
+    if (!all) {
+      for (const [vm, record] of await this.ctx.store.history.lastOf(ids)) out.set(vm, [record]);
+      return out;
+    }
     for (let i = 0; i < ids.length; i += HISTORY_CHUNK) {
-      const records = await this.ctx.store.history.list({ vmIds: ids.slice(i, i + HISTORY_CHUNK) });
-      for (const r of records) {
+      for (const r of await this.ctx.store.history.list({ vmIds: ids.slice(i, i + HISTORY_CHUNK) })) {
         const list = out.get(r.oid);
         if (list === undefined) out.set(r.oid, [r]);
-        else if (all) list.push(r);
-        else list[0] = r;
+        else list.push(r);
       }
     }
     return out;

@@ -353,6 +353,16 @@ export const MIGRATIONS: readonly Migration[] = [
       await ownerIndexes(db, 'security_groups', true);
     },
   },
+  {
+    version: 3,
+    name: 'history revision: lets lists cache the last history record of each VM',
+    async up(db) {
+      await db.schema
+        .alterTable('history')
+        .addColumn('rev', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

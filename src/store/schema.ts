@@ -1,3 +1,4 @@
+import type { Generated } from 'kysely';
 /**
  * The database schema as Kysely sees it: one interface per table, column names in snake_case.
  * Columns that are filtered, joined or ordered on are typed columns; templates, lists and other
@@ -82,6 +83,8 @@ export interface HistoryTable {
   uid: number;
   gid: number;
   request_id: number;
+  /** Bumped by every rewrite of the row: (vm_id, seq, rev) names one committed content. */
+  rev: Generated<number>;
 }
 
 export interface VmTemplatesTable extends OwnedColumns {

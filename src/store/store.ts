@@ -21,7 +21,7 @@ import { createClusterRepository } from './repositories/clusters.js';
 import type { ClusterRepository } from './repositories/clusters.js';
 import { createDatastoreRepository } from './repositories/datastores.js';
 import type { DatastoreRepository } from './repositories/datastores.js';
-import { createHistoryRepository } from './repositories/history.js';
+import { createHistoryRepository, LastHistoryCache } from './repositories/history.js';
 import type { HistoryRepository } from './repositories/history.js';
 import { createHostRepository } from './repositories/hosts.js';
 import type { HostRepository } from './repositories/hosts.js';
@@ -105,12 +105,13 @@ export async function openStore(options: StoreOptions, open: OpenStoreOptions = 
 /** Record caches of the repositories used outside transactions (see RecordCache). */
 interface RepositoryCaches {
   readonly vms: RecordCache<VmRecord>;
+  readonly lastHistory: LastHistoryCache;
 }
 
 export function createRepositories(exec: Executor, caches?: RepositoryCaches): Repositories {
   return {
     vms: createVmRepository(exec, caches?.vms),
-    history: createHistoryRepository(exec),
+    history: createHistoryRepository(exec, caches?.lastHistory),
     vmTemplates: createVmTemplateRepository(exec),
     images: createImageRepository(exec),
     datastores: createDatastoreRepository(exec),
@@ -184,7 +185,7 @@ class SqlStore implements Store {
         db: db.withPlugin(outsideTransactionGuard),
         atomic: (work) => this.#runTransaction((trx) => work(trx)),
       },
-      { vms: new RecordCache<VmRecord>() },
+      { vms: new RecordCache<VmRecord>(), lastHistory: new LastHistoryCache() },
     );
   }
 

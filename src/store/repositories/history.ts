@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Expression, Kysely, SqlBool } from 'kysely';
 import { NimbusError } from '../../domain/errors.js';
 import type { HistoryRecord } from '../../domain/vm/record.js';
@@ -16,7 +17,32 @@ export interface HistoryRepository {
   updateLast(record: HistoryRecord): Promise<void>;
   /** Accounting: records matching the filter, by VM then SEQ. */
   list(filter: HistoryFilter): Promise<HistoryRecord[]>;
+  /**
+   * The last record of each of these VMs (VMs without records are absent). Outside transactions
+   * the decoded records are cached under (vm, seq, rev), so listing thousands of VMs reads three
+   * integers per VM once the records are known.
+   */
+  lastOf(vmIds: readonly number[]): Promise<Map<number, HistoryRecord>>;
 }
+
+/** Last records by VM, under the (seq, rev) they were read at; see `lastOf`. */
+export class LastHistoryCache {
+  readonly #entries = new Map<number, { seq: number; rev: number; record: HistoryRecord }>();
+  constructor(private readonly capacity = 200_000) {}
+
+  get(vmId: number, seq: number, rev: number): HistoryRecord | undefined {
+    const e = this.#entries.get(vmId);
+    return e !== undefined && e.seq === seq && e.rev === rev ? e.record : undefined;
+  }
+
+  put(vmId: number, seq: number, rev: number, record: HistoryRecord): void {
+    if (this.#entries.size >= this.capacity) this.#entries.clear();
+    this.#entries.set(vmId, { seq, rev, record });
+  }
+}
+
+/** VM ids per statement; a longer list is read as one id range and filtered here. */
+const LAST_OF_CHUNK = 5_000;
 
 export interface HistoryFilter {
   readonly vmIds?: readonly number[];
@@ -29,7 +55,7 @@ export interface HistoryFilter {
   readonly to?: number;
 }
 
-function toRow(r: HistoryRecord): HistoryTable {
+function toRow(r: HistoryRecord): Omit<HistoryTable, 'rev'> {
   return {
     vm_id: r.oid,
     seq: r.seq,
@@ -54,7 +80,7 @@ function toRow(r: HistoryRecord): HistoryTable {
   };
 }
 
-function fromRow(row: HistoryTable): HistoryRecord {
+function fromRow(row: Omit<HistoryTable, 'rev'>): HistoryRecord {
   return {
     oid: row.vm_id,
     seq: row.seq,
@@ -79,7 +105,7 @@ function fromRow(row: HistoryTable): HistoryRecord {
   };
 }
 
-export function createHistoryRepository(exec: Executor): HistoryRepository {
+export function createHistoryRepository(exec: Executor, cache?: LastHistoryCache): HistoryRepository {
   const lastSeq = async (db: Kysely<Database>, vmId: number): Promise<number | null> => {
     const row = await db
       .selectFrom('history')
@@ -132,7 +158,7 @@ export function createHistoryRepository(exec: Executor): HistoryRepository {
         const { vm_id, seq, ...columns } = toRow(record);
         const result = await db
           .updateTable('history')
-          .set(columns)
+          .set({ ...columns, rev: sql<number>`rev + 1` })
           .where('vm_id', '=', vm_id)
           .where('seq', '=', seq)
           .where(({ not, exists, selectFrom }) =>
@@ -156,6 +182,51 @@ export function createHistoryRepository(exec: Executor): HistoryRepository {
       });
     },
 
+    async lastOf(vmIds) {
+      const out = new Map<number, HistoryRecord>();
+      if (vmIds.length === 0) return out;
+      const wanted = new Set(vmIds);
+      const sorted = [...wanted].sort((a, b) => a - b);
+      const keyQuery = exec.db.selectFrom('history').select(['vm_id', 'seq', 'rev']);
+      const keys =
+        sorted.length > LAST_OF_CHUNK
+          ? await keyQuery
+              .where('vm_id', '>=', sorted[0]!)
+              .where('vm_id', '<=', sorted[sorted.length - 1]!)
+              .execute()
+          : await keyQuery.where('vm_id', 'in', sorted).execute();
+      const last = new Map<number, { seq: number; rev: number }>();
+      for (const k of keys) {
+        const vm = Number(k.vm_id);
+        if (!wanted.has(vm)) continue;
+        const seen = last.get(vm);
+        if (seen === undefined || Number(k.seq) > seen.seq)
+          last.set(vm, { seq: Number(k.seq), rev: Number(k.rev) });
+      }
+      const missing: number[] = [];
+      for (const [vm, k] of last) {
+        const hit = cache?.get(vm, k.seq, k.rev);
+        if (hit !== undefined) out.set(vm, hit);
+        else missing.push(vm);
+      }
+      for (let i = 0; i < missing.length; i += LAST_OF_CHUNK) {
+        const rows = await exec.db
+          .selectFrom('history')
+          .selectAll()
+          .where('vm_id', 'in', missing.slice(i, i + LAST_OF_CHUNK))
+          .execute();
+        for (const row of rows) {
+          const vm = Number(row.vm_id);
+          const k = last.get(vm);
+          if (k === undefined || Number(row.seq) !== k.seq) continue;
+          const record = fromRow(row);
+          out.set(vm, record);
+          // Only reads outside transactions see committed rows alone, so only they fill the cache.
+          cache?.put(vm, k.seq, Number(row.rev), record);
+        }
+      }
+      return out;
+    },
     async list(filter) {
       const rows = await exec.db
         .selectFrom('history')

@@ -277,6 +277,49 @@ describe(`history [${backendKind}]`, () => {
     }));
 });
 
+describe(`cached reads [${backendKind}]`, () => {
+  test('lastOf and lists stay current through updates, rollbacks and deletes', () =>
+    withStore(async (store) => {
+      const vms = await store.vms.insertMany([f.vm(), f.vm(), f.vm()]);
+      const [a, b, c] = vms as [number, number, number];
+      const a0 = await store.history.append(f.history(a));
+      const b0 = await store.history.append(f.history(b));
+      assert.deepStrictEqual(
+        await store.history.lastOf([a, b, c]),
+        new Map([
+          [a, a0],
+          [b, b0],
+        ]),
+      );
+      // a rewrite of the last record, a new record, and a rolled-back rewrite
+      const a0closed = { ...a0, etime: 1_700_000_900, action: 5 };
+      await store.history.updateLast(a0closed);
+      const b1 = await store.history.append(f.history(b, { hid: 1, hostname: 'node2' }));
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.history.updateLast({ ...b1, action: 9 });
+          throw new Error('roll back');
+        }),
+      );
+      assert.deepStrictEqual(
+        await store.history.lastOf([a, b, c]),
+        new Map([
+          [a, a0closed],
+          [b, b1],
+        ]),
+      );
+      // more ids than one statement takes: the range path
+      const many = Array.from({ length: 6_000 }, (_, i) => i + 1_000_000).concat([a]);
+      assert.deepStrictEqual(await store.history.lastOf(many), new Map([[a, a0closed]]));
+
+      const before = (await store.vms.list()).items;
+      const changed = await store.vms.update({ ...before[0]!, name: 'renamed' });
+      await store.vms.delete(c);
+      const after = (await store.vms.list()).items;
+      assert.deepStrictEqual(after, [changed, before[1]!]);
+    }));
+});
+
 describe(`sequences [${backendKind}]`, () => {
   test('peek and advanceTo (never backwards)', () =>
     withStore(async (store) => {
