@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { clientFor, resolveId, type ApiClient } from './client.js';
 import { unitToStr } from './hosts.js';
 import { permissionString, printFields, printJson, printTable, printTemplate } from './output.js';
+import { addOwnedVerbs } from './owned-verbs.js';
 import { readInputText, type CliIo } from './program.js';
 
 interface DatastoreBody {
@@ -145,68 +146,19 @@ export function datastoreNoun(program: Command, io: CliIo): void {
   );
   simple('delete', 'delete a datastore without images', 'DELETE', (id) => `/api/v1/datastores/${id}`);
 
-  datastore
-    .command('update')
-    .argument('<datastore>', 'id or name')
-    .argument('<file>', 'template file, "-" for stdin')
-    .option('--append', 'merge into the template instead of replacing it')
-    .description('replace or merge the datastore template')
-    .action(async (ref: string, file: string, opts: { append?: boolean }, cmd: Command) => {
-      const client = await clientFor(cmd);
-      const id = await idOf(client, ref);
-      const template = await readInputText(file, io);
-      await client.request('PUT', `/api/v1/datastores/${id}/template`, {
-        template,
-        merge: opts.append === true,
-      });
-    });
-
-  datastore
-    .command('rename')
-    .argument('<datastore>', 'id or name')
-    .argument('<name>', 'new name')
-    .description('rename a datastore')
-    .action(async (ref: string, name: string, _opts: unknown, cmd: Command) => {
-      const client = await clientFor(cmd);
-      await client.request('POST', `/api/v1/datastores/${await idOf(client, ref)}/rename`, { name });
-    });
-
-  datastore
-    .command('chown')
-    .argument('<datastore>', 'id or name')
-    .argument('<user>', 'new owner (id or name)')
-    .argument('[group]', 'new group (id or name)')
-    .description('change the owner and optionally the group')
-    .action(
-      async (ref: string, userRef: string, groupRef: string | undefined, _opts: unknown, cmd: Command) => {
-        const client = await clientFor(cmd);
-        const id = await idOf(client, ref);
-        const uid = await resolveId(client, 'users', 'USER_POOL', 'user', userRef);
-        const gid =
-          groupRef === undefined ? -1 : await resolveId(client, 'groups', 'GROUP_POOL', 'group', groupRef);
-        await client.request('POST', `/api/v1/datastores/${id}/chown`, { uid, gid });
-      },
-    );
-
-  datastore
-    .command('chgrp')
-    .argument('<datastore>', 'id or name')
-    .argument('<group>', 'new group (id or name)')
-    .description('change the group')
-    .action(async (ref: string, groupRef: string, _opts: unknown, cmd: Command) => {
-      const client = await clientFor(cmd);
-      const id = await idOf(client, ref);
-      const gid = await resolveId(client, 'groups', 'GROUP_POOL', 'group', groupRef);
-      await client.request('POST', `/api/v1/datastores/${id}/chown`, { uid: -1, gid });
-    });
-
-  datastore
-    .command('chmod')
-    .argument('<datastore>', 'id or name')
-    .argument('<octet>', 'permissions, e.g. 640 or um-u-----')
-    .description('change the permissions')
-    .action(async (ref: string, octet: string, _opts: unknown, cmd: Command) => {
-      const client = await clientFor(cmd);
-      await client.request('POST', `/api/v1/datastores/${await idOf(client, ref)}/chmod`, { octet });
-    });
+  addOwnedVerbs(datastore, io, {
+    collection: 'datastores',
+    pool: 'DATASTORE_POOL',
+    kind: 'datastore',
+    arg: 'datastore',
+    verbs: ['update', 'rename', 'chown', 'chgrp', 'chmod'],
+    help: {
+      update: 'replace or merge the datastore template',
+      rename: 'rename a datastore',
+      name: 'new name',
+      chown: 'change the owner and optionally the group',
+      user: 'new owner (id or name)',
+      group: 'new group (id or name)',
+    },
+  });
 }

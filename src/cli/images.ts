@@ -17,6 +17,7 @@ import {
 import { clientFor, resolveId, type ApiClient } from './client.js';
 import { permissionString, printFields, printJson, printTable, printTemplate } from './output.js';
 import { CliFailure, readInputText, type CliIo } from './program.js';
+import { addOwnedVerbs } from './owned-verbs.js';
 
 interface ImageBody {
   ID: number;
@@ -379,67 +380,14 @@ export function imageNoun(program: Command, io: CliIo): void {
     (id) => `/api/v1/images/${id}/nonpersistent`,
   );
 
-  image
-    .command('update')
-    .argument('<image>', 'id or name')
-    .argument('<file>', 'template file, "-" for stdin')
-    .option('--append', 'merge into the template instead of replacing it')
-    .description('replace or merge the image template')
-    .action(async (ref: string, file: string, opts: { append?: boolean }, cmd: Command) => {
-      const client = await clientFor(cmd);
-      const id = await imageId(client, ref);
-      const template = await readInputText(file, io);
-      await client.request('PUT', `/api/v1/images/${id}/template`, { template, merge: opts.append === true });
-    });
-
-  image
-    .command('rename')
-    .argument('<image>', 'id or name')
-    .argument('<name>')
-    .description('rename an image')
-    .action(async (ref: string, name: string, _opts: unknown, cmd: Command) => {
-      const client = await clientFor(cmd);
-      await client.request('POST', `/api/v1/images/${await imageId(client, ref)}/rename`, { name });
-    });
-
-  image
-    .command('chown')
-    .argument('<image>', 'id or name')
-    .argument('<user>', 'id or name')
-    .argument('[group]', 'id or name')
-    .description('change the owner (and group)')
-    .action(
-      async (ref: string, userRef: string, groupRef: string | undefined, _opts: unknown, cmd: Command) => {
-        const client = await clientFor(cmd);
-        const id = await imageId(client, ref);
-        const uid = await resolveId(client, 'users', 'USER_POOL', 'user', userRef);
-        const gid =
-          groupRef === undefined ? -1 : await resolveId(client, 'groups', 'GROUP_POOL', 'group', groupRef);
-        await client.request('POST', `/api/v1/images/${id}/chown`, { uid, gid });
-      },
-    );
-
-  image
-    .command('chgrp')
-    .argument('<image>', 'id or name')
-    .argument('<group>', 'id or name')
-    .description('change the group')
-    .action(async (ref: string, groupRef: string, _opts: unknown, cmd: Command) => {
-      const client = await clientFor(cmd);
-      const id = await imageId(client, ref);
-      const gid = await resolveId(client, 'groups', 'GROUP_POOL', 'group', groupRef);
-      await client.request('POST', `/api/v1/images/${id}/chown`, { uid: -1, gid });
-    });
-
-  image
-    .command('chmod')
-    .argument('<image>', 'id or name')
-    .argument('<octet>', 'permissions, e.g. 640 or um-u-----')
-    .description('change the permissions')
-    .action(async (ref: string, octet: string, _opts: unknown, cmd: Command) => {
-      const client = await clientFor(cmd);
-      await client.request('POST', `/api/v1/images/${await imageId(client, ref)}/chmod`, { octet });
-    });
+  addOwnedVerbs(image, io, {
+    collection: 'images',
+    pool: 'IMAGE_POOL',
+    kind: 'image',
+    arg: 'image',
+    verbs: ['update', 'rename', 'chown', 'chgrp', 'chmod'],
+    help: { update: 'replace or merge the image template', rename: 'rename an image' },
+  });
 
   image
     .command('clone')

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { vmShortState } from '../domain/vm/index.js';
 import { clientFor, resolveId, type ApiClient } from './client.js';
 import { permissionString, printFields, printJson, printTable, printTemplate } from './output.js';
+import { addOwnedVerbs } from './owned-verbs.js';
 import { readInputText, type CliIo } from './program.js';
 
 interface VmBody {
@@ -151,70 +152,23 @@ export function vmNoun(program: Command, io: CliIo): void {
       printTemplate(io, 'USER TEMPLATE', v.USER_TEMPLATE);
     });
 
-  vm.command('update')
-    .argument('<vm>', 'id or name')
-    .argument('<file>', 'template file, "-" for stdin')
-    .option('--append', 'merge into the USER_TEMPLATE instead of replacing it')
-    .description('replace or merge the USER_TEMPLATE')
-    .action(async (ref: string, file: string, opts: { append?: boolean }, cmd: Command) => {
-      const client = await clientFor(cmd);
-      const id = await vmId(client, ref);
-      const template = await readInputText(file, io);
-      await client.request('PUT', `/api/v1/vms/${id}/template`, { template, merge: opts.append === true });
-    });
-
-  vm.command('rename')
-    .argument('<vm>', 'id or name')
-    .argument('<name>')
-    .description('rename a VM')
-    .action(async (ref: string, name: string, _opts: unknown, cmd: Command) => {
-      const client = await clientFor(cmd);
-      await client.request('POST', `/api/v1/vms/${await vmId(client, ref)}/rename`, { name });
-    });
-
-  vm.command('chown')
-    .argument('<vm>', 'id or name')
-    .argument('<user>', 'id or name')
-    .argument('[group]', 'id or name')
-    .description('change owner (and group)')
-    .action(
-      async (ref: string, userRef: string, groupRef: string | undefined, _opts: unknown, cmd: Command) => {
-        const client = await clientFor(cmd);
-        const id = await vmId(client, ref);
-        const uid = await resolveId(client, 'users', 'USER_POOL', 'user', userRef);
-        const gid =
-          groupRef === undefined ? -1 : await resolveId(client, 'groups', 'GROUP_POOL', 'group', groupRef);
-        await client.request('POST', `/api/v1/vms/${id}/chown`, { uid, gid });
-      },
-    );
-
-  vm.command('chgrp')
-    .argument('<vm>', 'id or name')
-    .argument('<group>', 'id or name')
-    .description('change group')
-    .action(async (ref: string, groupRef: string, _opts: unknown, cmd: Command) => {
-      const client = await clientFor(cmd);
-      const id = await vmId(client, ref);
-      const gid = await resolveId(client, 'groups', 'GROUP_POOL', 'group', groupRef);
-      await client.request('POST', `/api/v1/vms/${id}/chown`, { uid: -1, gid });
-    });
-
-  vm.command('chmod')
-    .argument('<vm>', 'id or name')
-    .argument('<octet>', 'e.g. 640 or um-u-----')
-    .description('change permissions')
-    .action(async (ref: string, octet: string, _opts: unknown, cmd: Command) => {
-      const client = await clientFor(cmd);
-      await client.request('POST', `/api/v1/vms/${await vmId(client, ref)}/chmod`, { octet });
-    });
-
-  vm.command('delete')
-    .argument('<vm>', 'id or name')
-    .description('end a PENDING or HOLD VM (it stays listed as DONE with --state -2)')
-    .action(async (ref: string, _opts: unknown, cmd: Command) => {
-      const client = await clientFor(cmd);
-      await client.request('DELETE', `/api/v1/vms/${await vmId(client, ref)}`);
-    });
+  addOwnedVerbs(vm, io, {
+    collection: 'vms',
+    pool: 'VM_POOL',
+    kind: 'VM',
+    arg: 'vm',
+    verbs: ['update', 'rename', 'chown', 'chgrp', 'chmod', 'delete'],
+    help: {
+      update: 'replace or merge the USER_TEMPLATE',
+      append: 'merge into the USER_TEMPLATE instead of replacing it',
+      rename: 'rename a VM',
+      chown: 'change owner (and group)',
+      chgrp: 'change group',
+      chmod: 'change permissions',
+      octet: 'e.g. 640 or um-u-----',
+      delete: 'end a PENDING or HOLD VM (it stays listed as DONE with --state -2)',
+    },
+  });
 }
 
 /** onevm list's filter argument: a (all), m (mine), g (my groups), or a user id. */

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { clientFor, resolveId, type ApiClient } from './client.js';
 import { permissionString, printFields, printJson, printTable, printTemplate } from './output.js';
+import { addOwnedVerbs } from './owned-verbs.js';
 import { CliFailure, readInputText, type CliIo } from './program.js';
 import { filterFlag } from './vms.js';
 
@@ -106,70 +107,22 @@ export function vmTemplateNoun(program: Command, io: CliIo): void {
       printTemplate(io, 'TEMPLATE CONTENTS', t.TEMPLATE);
     });
 
-  template
-    .command('update')
-    .argument('<template>', 'id or name')
-    .argument('<file>', 'template file, "-" for stdin')
-    .option('--append', 'merge into the template instead of replacing it')
-    .description('replace or merge the template contents')
-    .action(async (ref: string, file: string, opts: { append?: boolean }, cmd: Command) => {
-      const client = await clientFor(cmd);
-      const id = await templateId(client, ref);
-      const text = await readInputText(file, io);
-      await client.request('PUT', `/api/v1/templates/${id}/template`, {
-        template: text,
-        merge: opts.append === true,
-      });
-    });
-
-  template
-    .command('rename')
-    .argument('<template>', 'id or name')
-    .argument('<name>')
-    .description('rename a VM template')
-    .action(async (ref: string, name: string, _opts: unknown, cmd: Command) => {
-      const client = await clientFor(cmd);
-      await client.request('POST', `/api/v1/templates/${await templateId(client, ref)}/rename`, { name });
-    });
-
-  template
-    .command('chown')
-    .argument('<template>', 'id or name')
-    .argument('<user>', 'id or name')
-    .argument('[group]', 'id or name')
-    .description('change owner (and group)')
-    .action(
-      async (ref: string, userRef: string, groupRef: string | undefined, _opts: unknown, cmd: Command) => {
-        const client = await clientFor(cmd);
-        const id = await templateId(client, ref);
-        const uid = await resolveId(client, 'users', 'USER_POOL', 'user', userRef);
-        const gid =
-          groupRef === undefined ? -1 : await resolveId(client, 'groups', 'GROUP_POOL', 'group', groupRef);
-        await client.request('POST', `/api/v1/templates/${id}/chown`, { uid, gid });
-      },
-    );
-
-  template
-    .command('chgrp')
-    .argument('<template>', 'id or name')
-    .argument('<group>', 'id or name')
-    .description('change group')
-    .action(async (ref: string, groupRef: string, _opts: unknown, cmd: Command) => {
-      const client = await clientFor(cmd);
-      const id = await templateId(client, ref);
-      const gid = await resolveId(client, 'groups', 'GROUP_POOL', 'group', groupRef);
-      await client.request('POST', `/api/v1/templates/${id}/chown`, { uid: -1, gid });
-    });
-
-  template
-    .command('chmod')
-    .argument('<template>', 'id or name')
-    .argument('<octet>', 'e.g. 640 or um-u-----')
-    .description('change permissions')
-    .action(async (ref: string, octet: string, _opts: unknown, cmd: Command) => {
-      const client = await clientFor(cmd);
-      await client.request('POST', `/api/v1/templates/${await templateId(client, ref)}/chmod`, { octet });
-    });
+  const owned = {
+    collection: 'templates',
+    pool: 'VMTEMPLATE_POOL',
+    kind: 'template',
+    arg: 'template',
+    help: {
+      update: 'replace or merge the template contents',
+      rename: 'rename a VM template',
+      chown: 'change owner (and group)',
+      chgrp: 'change group',
+      chmod: 'change permissions',
+      octet: 'e.g. 640 or um-u-----',
+      delete: 'delete a VM template',
+    },
+  };
+  addOwnedVerbs(template, io, { ...owned, verbs: ['update', 'rename', 'chown', 'chgrp', 'chmod'] });
 
   template
     .command('clone')
@@ -186,14 +139,7 @@ export function vmTemplateNoun(program: Command, io: CliIo): void {
       io.stdout(`ID: ${res.ID}\n`);
     });
 
-  template
-    .command('delete')
-    .argument('<template>', 'id or name')
-    .description('delete a VM template')
-    .action(async (ref: string, _opts: unknown, cmd: Command) => {
-      const client = await clientFor(cmd);
-      await client.request('DELETE', `/api/v1/templates/${await templateId(client, ref)}`);
-    });
+  addOwnedVerbs(template, io, { ...owned, verbs: ['delete'] });
 
   template
     .command('instantiate')

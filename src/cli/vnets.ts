@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { getVectors, parseAnyTemplate, TemplateSyntaxError } from '../domain/template/index.js';
 import { clientFor, resolveId, type ApiClient } from './client.js';
 import { permissionString, printFields, printJson, printTable, printTemplate } from './output.js';
+import { addOwnedVerbs } from './owned-verbs.js';
 import { CliFailure, readInputText, type CliIo } from './program.js';
 
 type Attributes = Record<string, string | number | undefined>;
@@ -214,63 +215,18 @@ export function vnetNoun(program: Command, io: CliIo): void {
       });
     });
 
-  vnet
-    .command('rename')
-    .argument('<vnet>', 'id or name')
-    .argument('<name>')
-    .description('rename a network')
-    .action(async (ref: string, name: string, _opts: unknown, cmd: Command) => {
-      const client = await clientFor(cmd);
-      await client.request('POST', `/api/v1/vnets/${await vnetId(client, ref)}/rename`, { name });
-    });
-
-  vnet
-    .command('chown')
-    .argument('<vnet>', 'id or name')
-    .argument('<user>', 'id or name')
-    .argument('[group]', 'id or name')
-    .description('change the owner (and group)')
-    .action(
-      async (ref: string, userRef: string, groupRef: string | undefined, _opts: unknown, cmd: Command) => {
-        const client = await clientFor(cmd);
-        const id = await vnetId(client, ref);
-        const uid = await resolveId(client, 'users', 'USER_POOL', 'user', userRef);
-        const gid =
-          groupRef === undefined ? -1 : await resolveId(client, 'groups', 'GROUP_POOL', 'group', groupRef);
-        await client.request('POST', `/api/v1/vnets/${id}/chown`, { uid, gid });
-      },
-    );
-
-  vnet
-    .command('chgrp')
-    .argument('<vnet>', 'id or name')
-    .argument('<group>', 'id or name')
-    .description('change the group')
-    .action(async (ref: string, groupRef: string, _opts: unknown, cmd: Command) => {
-      const client = await clientFor(cmd);
-      const id = await vnetId(client, ref);
-      const gid = await resolveId(client, 'groups', 'GROUP_POOL', 'group', groupRef);
-      await client.request('POST', `/api/v1/vnets/${id}/chown`, { uid: -1, gid });
-    });
-
-  vnet
-    .command('chmod')
-    .argument('<vnet>', 'id or name')
-    .argument('<octet>', 'permissions, e.g. 640 or um-u-----')
-    .description('change permissions')
-    .action(async (ref: string, octet: string, _opts: unknown, cmd: Command) => {
-      const client = await clientFor(cmd);
-      await client.request('POST', `/api/v1/vnets/${await vnetId(client, ref)}/chmod`, { octet });
-    });
-
-  vnet
-    .command('delete')
-    .argument('<vnet>', 'id or name')
-    .description('delete a network (refused while VMs use its leases)')
-    .action(async (ref: string, _opts: unknown, cmd: Command) => {
-      const client = await clientFor(cmd);
-      await client.request('DELETE', `/api/v1/vnets/${await vnetId(client, ref)}`);
-    });
+  addOwnedVerbs(vnet, io, {
+    collection: 'vnets',
+    pool: 'VNET_POOL',
+    kind: 'vnet',
+    arg: 'vnet',
+    verbs: ['rename', 'chown', 'chgrp', 'chmod', 'delete'],
+    help: {
+      rename: 'rename a network',
+      chmod: 'change permissions',
+      delete: 'delete a network (refused while VMs use its leases)',
+    },
+  });
 
   vnet
     .command('addar')
