@@ -12,19 +12,23 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { getVectors } from '../../../src/domain/template/index.js';
 import { ADMIN_PASSWORD, startTestNimbus, type TestNimbus } from './harness.js';
+import {
+  actionTemplates,
+  collectionOf,
+  createTemplates,
+  fillUrl,
+  PARAM,
+  paramNames,
+  routeHints,
+  schemaSampler,
+  type CatalogRoute,
+} from './route-probes.js';
 
 const SEED = Number(process.env.NIMBUS_FUZZ_SEED ?? 20_261_125);
 const RUNS = Number(process.env.NIMBUS_FUZZ_RUNS ?? 5_000);
 /** Above the 4 MiB body limit: must be a 413, not a crash. */
 const OVERSIZED = 5 * 1024 * 1024;
 const DONE = 6;
-
-interface CatalogRoute {
-  readonly method: string;
-  readonly url: string;
-  readonly schema: Record<string, unknown>;
-  readonly public: boolean;
-}
 
 interface FuzzRequest {
   readonly kind: string;
@@ -329,136 +333,20 @@ function malformedTemplates(ids: { image: number; vnet: number }): string[] {
 
 // ---------------------------------------------------------------- schema samples
 
-const PARAM = /:([A-Za-z_][A-Za-z0-9_]*)(\([^)]*\))?/g;
+/** The fuzzer's schema samples: six candidate strings, a bare 'probe' when none fits, `allOf` not merged. */
+const { sampleOf, queryOf } = schemaSampler({
+  strings: ['probe', '600', 'um-------', '0', '1', 'x'],
+  fallback: () => 'probe',
+  mergeAllOf: false,
+});
 
-function paramNames(url: string): string[] {
-  return [...url.matchAll(PARAM)].map((m) => m[1] as string);
-}
-
-function collectionOf(url: string): string {
-  return /^\/api\/v1\/([^/:]+)/.exec(url)?.[1] ?? '';
-}
-
-/** A schema-valid value: required and hinted properties, first union branch (as in security.test.ts). */
-function sampleOf(schema: unknown, key: string, hint: (key: string) => unknown): unknown {
-  const s = (schema ?? {}) as Record<string, unknown>;
-  const hinted = hint(key);
-  if ('const' in s) return s.const;
-  if (Array.isArray(s.enum)) return s.enum[0];
-  if (hinted !== undefined && fits(s, hinted)) return hinted;
-  if ('default' in s) return s.default;
-  const branches = (s.anyOf ?? s.oneOf) as unknown[] | undefined;
-  if (Array.isArray(branches) && branches.length > 0) {
-    const hintedBranch = branches.find(
-      (b) => hinted !== undefined && fits(b as Record<string, unknown>, hinted),
-    );
-    // JSON bodies are the norm: prefer the object form of `text | { template }` unions.
-    const objectBranch = branches.find((b) => (b as Record<string, unknown>).type === 'object');
-    return sampleOf(hintedBranch ?? objectBranch ?? branches[0], key, hint);
-  }
-  const type = Array.isArray(s.type) ? s.type[0] : s.type;
-  switch (type) {
-    case 'object': {
-      const out: Record<string, unknown> = {};
-      const properties = (s.properties ?? {}) as Record<string, unknown>;
-      const required = new Set((s.required ?? []) as string[]);
-      for (const [name, sub] of Object.entries(properties)) {
-        if (required.has(name) || hint(name) !== undefined) out[name] = sampleOf(sub, name, hint);
-      }
-      return out;
-    }
-    case 'array':
-      return Array.from({ length: typeof s.minItems === 'number' ? s.minItems : 0 }, () =>
-        sampleOf(s.items, key, hint),
-      );
-    case 'string': {
-      const pattern = typeof s.pattern === 'string' ? new RegExp(s.pattern, 'u') : null;
-      const min = typeof s.minLength === 'number' ? s.minLength : 0;
-      for (const c of ['probe', '600', 'um-------', '0', '1', 'x']) {
-        const v = c.padEnd(min, c.slice(-1));
-        if (pattern === null || pattern.test(v)) return v;
-      }
-      return 'probe';
-    }
-    case 'integer':
-    case 'number': {
-      const min = typeof s.minimum === 'number' ? s.minimum : -Infinity;
-      const max = typeof s.maximum === 'number' ? s.maximum : Infinity;
-      return Math.min(Math.max(0, min), max);
-    }
-    case 'boolean':
-      return false;
-    case 'null':
-      return null;
-    default:
-      return {};
-  }
-}
-
-function fits(s: Record<string, unknown>, value: unknown): boolean {
-  if (Array.isArray(s.anyOf)) return s.anyOf.some((b) => fits(b as Record<string, unknown>, value));
-  const type = Array.isArray(s.type) ? s.type[0] : s.type;
-  if (type === 'string') return typeof value === 'string';
-  if (type === 'integer') return Number.isInteger(value);
-  if (type === 'number') return typeof value === 'number';
-  if (type === 'boolean') return typeof value === 'boolean';
-  return false;
-}
-
-const CREATE_TEMPLATES: Readonly<Record<string, (name: string) => string>> = {
-  templates: (name) => `NAME = "${name}"\nCPU = "0.1"\nMEMORY = "64"`,
-  images: (name) => `NAME = "${name}"\nTYPE = "DATABLOCK"\nSIZE = "1"`,
-  vnets: (name) =>
-    `NAME = "${name}"\nVN_MAD = "dummy"\nBRIDGE = "br-fuzz"\nAR = [ TYPE = "IP4", IP = "10.77.0.1", SIZE = "64" ]`,
-  vms: (name) => `NAME = "${name}"\nCPU = "0.1"\nMEMORY = "64"`,
-  hosts: (name) => `NAME = "${name}"\nIM_MAD = "dummy"\nVM_MAD = "dummy"`,
-  clusters: (name) => `NAME = "${name}"`,
-  datastores: (name) => `NAME = "${name}"\nDS_MAD = "fs"\nTM_MAD = "qcow2"`,
-};
-
-const ACTION_TEMPLATES: Readonly<Record<string, (name: string) => string>> = {
-  reserve: (name) => `NAME = "${name}"\nSIZE = "1"`,
-  hold: () => 'LEASES = [ IP = "10.77.0.9" ]',
-  release: () => 'LEASES = [ IP = "10.77.0.9" ]',
-  ar: () => 'AR = [ TYPE = "IP4", IP = "10.78.0.1", SIZE = "4" ]',
-  ':arId': () => 'AR = [ AR_ID = "0", SIZE = "8" ]',
-};
-
-function hintsFor(
-  collection: string,
-  url: string,
-  name: string,
-  template?: string,
-): (key: string) => unknown {
-  return (key) => {
-    if (key === 'template') {
-      if (template !== undefined) return template;
-      if (url.endsWith('/quota')) return 'VM = [ VMS = "100" ]';
-      if (/\/(template|update)$/.test(url)) return 'DESCRIPTION = "fuzz"';
-      const action = ACTION_TEMPLATES[url.replace(/^.*\/(?=[^/]+$)/, '')];
-      if (action !== undefined) return action(name);
-      return (CREATE_TEMPLATES[collection] ?? (() => 'DESCRIPTION = "fuzz"'))(name);
-    }
-    if (key === 'name' || key === 'username') return name;
-    if (key === 'password') return `${name}-pw`;
-    if (key === 'octet') return '600';
-    if (key === 'rule') return '#1 VM/* USE *';
-    if (/^(datastore|datastoreId|datastore_id|ds|dsId)$/.test(key)) return 1;
-    return undefined;
-  };
-}
-
-/** The query string of the parameters a route's querystring schema requires, or ''. */
-function queryOf(schema: unknown, hint: (key: string) => unknown): string {
-  const s = schema as { properties?: Record<string, unknown>; required?: string[] } | undefined;
-  if (s?.properties === undefined) return '';
-  const pairs = (s.required ?? []).map((name): [string, string] => [
-    name,
-    String(sampleOf(s.properties?.[name], name, hint)),
-  ]);
-  const text = new URLSearchParams(pairs).toString();
-  return text === '' ? '' : `?${text}`;
-}
+/** The fuzzer's hints: vnets on br-fuzz with 64 addresses from 10.77.0.1, holds of 10.77.0.9, new ARs at 10.78.0.1. */
+const hintsFor = routeHints({
+  create: createTemplates({ templateCpu: '0.1', bridge: 'br-fuzz', arIp: '10.77.0.1', arSize: '64' }),
+  actions: actionTemplates({ leaseIp: '10.77.0.9', newArIp: '10.78.0.1' }),
+  quota: 'VM = [ VMS = "100" ]',
+  description: 'DESCRIPTION = "fuzz"',
+});
 
 // ---------------------------------------------------------------- the request generator
 
@@ -727,8 +615,7 @@ describe(`fuzzing every route (${RUNS} requests, seed ${SEED})`, () => {
     if (route === undefined) return null;
     const hint = hintsFor(collection, url, name, template);
     const body = sampleOf(route.schema.body, 'body', hint);
-    const concrete =
-      url.replace(PARAM, () => String(ids.templates?.at(-1) ?? 0)) + queryOf(route.schema.querystring, hint);
+    const concrete = fillUrl(url, () => ids.templates?.at(-1) ?? 0) + queryOf(route.schema.querystring, hint);
     const res = await t.admin('POST', concrete, body);
     if (res.status !== 201 && res.status !== 200) {
       seeded.push(`POST ${concrete} → ${res.status} ${JSON.stringify(res.body)}`);

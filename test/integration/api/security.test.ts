@@ -14,13 +14,17 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_PASSWORD, startTestNimbus, type TestNimbus } from './harness.js';
-
-interface CatalogRoute {
-  readonly method: string;
-  readonly url: string;
-  readonly schema: Record<string, unknown>;
-  readonly public: boolean;
-}
+import {
+  actionTemplates,
+  collectionOf,
+  createTemplates,
+  fillUrl,
+  paramNames,
+  routeHints,
+  schemaSampler,
+  type CatalogRoute,
+  type Hint,
+} from './route-probes.js';
 
 interface Answer {
   readonly status: number;
@@ -71,24 +75,8 @@ const LIST_VISIBLE_BY_ACL: Readonly<Record<string, string>> = {
 };
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
-const PARAM = /:([A-Za-z_][A-Za-z0-9_]*)(\([^)]*\))?/g;
 
 const keyOf = (r: { method: string; url: string }): string => `${r.method} ${r.url}`;
-
-function paramNames(url: string): string[] {
-  return [...url.matchAll(PARAM)].map((m) => m[1] as string);
-}
-
-/** `/api/v1/<collection>/...` → collection (`vms`, `users` …). */
-function collectionOf(url: string): string {
-  return /^\/api\/v1\/([^/:]+)/.exec(url)?.[1] ?? '';
-}
-
-function fillUrl(url: string, value: (param: string) => number | string): string {
-  return url
-    .replace(PARAM, (_m, name: string) => encodeURIComponent(String(value(name))))
-    .replace(/\*/g, 'x');
-}
 
 /** A route URL as a regular expression matching the concrete paths it serves. */
 function routePattern(url: string): RegExp {
@@ -100,148 +88,23 @@ function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
-/**
- * A value that satisfies a route's JSON schema (TypeBox output): required properties and the
- * hinted optional ones, first branch of unions, hints by property name (a template text, a
- * name, a datastore id …).
- */
-function sampleOf(schema: unknown, key: string, hint: (key: string) => unknown): unknown {
-  const s = (schema ?? {}) as Record<string, unknown>;
-  const hinted = hint(key);
-  if ('const' in s) return s.const;
-  if (Array.isArray(s.enum)) return s.enum[0];
-  if (hinted !== undefined && fits(s, hinted)) return hinted;
-  if ('default' in s) return s.default;
-  const branches = (s.anyOf ?? s.oneOf) as unknown[] | undefined;
-  if (Array.isArray(branches) && branches.length > 0) {
-    const hintedBranch = branches.find(
-      (b) => hinted !== undefined && fits(b as Record<string, unknown>, hinted),
-    );
-    // JSON bodies are the norm: prefer the object form of `text | { template }` unions.
-    const objectBranch = branches.find((b) => (b as Record<string, unknown>).type === 'object');
-    return sampleOf(hintedBranch ?? objectBranch ?? branches[0], key, hint);
-  }
-  if (Array.isArray(s.allOf)) return Object.assign({}, ...s.allOf.map((b) => sampleOf(b, key, hint)));
-  const type = Array.isArray(s.type) ? s.type[0] : s.type;
-  switch (type) {
-    case 'object': {
-      const out: Record<string, unknown> = {};
-      const properties = (s.properties ?? {}) as Record<string, unknown>;
-      const required = new Set((s.required ?? []) as string[]);
-      for (const [name, sub] of Object.entries(properties)) {
-        if (required.has(name) || hint(name) !== undefined) out[name] = sampleOf(sub, name, hint);
-      }
-      return out;
-    }
-    case 'array': {
-      const n = typeof s.minItems === 'number' ? s.minItems : 0;
-      return Array.from({ length: n }, () => sampleOf(s.items, key, hint));
-    }
-    case 'string':
-      return sampleString(s);
-    case 'integer':
-    case 'number': {
-      const min = typeof s.minimum === 'number' ? s.minimum : -Infinity;
-      const max = typeof s.maximum === 'number' ? s.maximum : Infinity;
-      return Math.min(Math.max(0, min), max);
-    }
-    case 'boolean':
-      return false;
-    case 'null':
-      return null;
-    default:
-      return {};
-  }
-}
+/** The sweeps' schema samples: eleven candidate strings, 'probe' padded when none fits, `allOf` merged. */
+const { sampleOf, queryOf } = schemaSampler({
+  strings: ['probe', '600', 'um-------', '0', '1', 'x', 'a', 'A', 'probe-1', 'YES', '10.0.0.1'],
+  fallback: (minLength) => 'probe'.padEnd(minLength, 'e'),
+  mergeAllOf: true,
+});
 
-const STRING_CANDIDATES = [
-  'probe',
-  '600',
-  'um-------',
-  '0',
-  '1',
-  'x',
-  'a',
-  'A',
-  'probe-1',
-  'YES',
-  '10.0.0.1',
-];
-
-function sampleString(s: Record<string, unknown>): string {
-  const minLength = typeof s.minLength === 'number' ? s.minLength : 0;
-  const pattern = typeof s.pattern === 'string' ? new RegExp(s.pattern, 'u') : null;
-  for (const c of STRING_CANDIDATES) {
-    const v = c.padEnd(minLength, c.slice(-1));
-    if (pattern === null || pattern.test(v)) return v;
-  }
-  return 'probe'.padEnd(minLength, 'e');
-}
-
-/** Whether a hinted value has the schema's basic type (patterns and ranges aside). */
-function fits(s: Record<string, unknown>, value: unknown): boolean {
-  if (Array.isArray(s.anyOf)) return s.anyOf.some((b) => fits(b as Record<string, unknown>, value));
-  const type = Array.isArray(s.type) ? s.type[0] : s.type;
-  if (type === 'string') return typeof value === 'string';
-  if (type === 'integer') return Number.isInteger(value);
-  if (type === 'number') return typeof value === 'number';
-  if (type === 'boolean') return typeof value === 'boolean';
-  return false;
-}
-
-/** Template texts by collection, so that creates and updates get past parsing to the decision. */
-const TEMPLATES: Readonly<Record<string, (name: string) => string>> = {
-  templates: (name) => `NAME = "${name}"\nCPU = "1"\nMEMORY = "64"`,
-  images: (name) => `NAME = "${name}"\nTYPE = "DATABLOCK"\nSIZE = "1"`,
-  vnets: (name) =>
-    `NAME = "${name}"\nVN_MAD = "dummy"\nBRIDGE = "br-probe"\nAR = [ TYPE = "IP4", IP = "10.66.0.1", SIZE = "8" ]`,
-  vms: (name) => `NAME = "${name}"\nCPU = "0.1"\nMEMORY = "64"`,
-  hosts: (name) => `NAME = "${name}"\nIM_MAD = "dummy"\nVM_MAD = "dummy"`,
-  clusters: (name) => `NAME = "${name}"`,
-  datastores: (name) => `NAME = "${name}"\nDS_MAD = "fs"\nTM_MAD = "qcow2"`,
-};
-
-/** Template texts of vnet actions (reserve, hold, release, ar), by the last path segment. */
-const ACTION_TEMPLATES: Readonly<Record<string, (name: string) => string>> = {
-  reserve: (name) => `NAME = "${name}"\nSIZE = "1"`,
-  hold: () => 'LEASES = [ IP = "10.66.0.2" ]',
-  release: () => 'LEASES = [ IP = "10.66.0.2" ]',
-  ar: () => 'AR = [ TYPE = "IP4", IP = "10.67.0.1", SIZE = "4" ]',
-  ':arId': () => 'AR = [ AR_ID = "0", SIZE = "8" ]',
-};
-
-function hintsFor(collection: string, url: string, name: string): (key: string) => unknown {
-  return (key) => {
-    if (key === 'template') {
-      if (url.endsWith('/quota')) return 'VM = [ VMS = "1" ]';
-      if (/\/(template|update)$/.test(url)) return 'DESCRIPTION = "probe"';
-      const action = ACTION_TEMPLATES[url.replace(/^.*\/(?=[^/]+$)/, '')];
-      if (action !== undefined) return action(name);
-      return (TEMPLATES[collection] ?? (() => 'DESCRIPTION = "probe"'))(name);
-    }
-    if (key === 'name' || key === 'username') return name;
-    if (key === 'password') return `${name}-pw`;
-    if (key === 'octet') return '600';
-    if (key === 'rule') return '#1 VM/* USE *';
-    if (/^(datastore|datastoreId|datastore_id|ds|dsId)$/.test(key)) return 1;
-    return undefined;
-  };
-}
-
-/** The query string of the parameters a route's querystring schema requires, or ''. */
-function queryOf(schema: unknown, hint: (key: string) => unknown): string {
-  const s = schema as { properties?: Record<string, unknown>; required?: string[] } | undefined;
-  if (s?.properties === undefined) return '';
-  const pairs = (s.required ?? []).map((name): [string, string] => [
-    name,
-    String(sampleOf(s.properties?.[name], name, hint)),
-  ]);
-  const text = new URLSearchParams(pairs).toString();
-  return text === '' ? '' : `?${text}`;
-}
+/** The sweeps' hints: vnets on br-probe with 8 addresses from 10.66.0.1, holds of 10.66.0.2, new ARs at 10.67.0.1. */
+const hintsFor = routeHints({
+  create: createTemplates({ templateCpu: '1', bridge: 'br-probe', arIp: '10.66.0.1', arSize: '8' }),
+  actions: actionTemplates({ leaseIp: '10.66.0.2', newArIp: '10.67.0.1' }),
+  quota: 'VM = [ VMS = "1" ]',
+  description: 'DESCRIPTION = "probe"',
+});
 
 /** A body for a probe: a schema sample, or a few bytes for upload routes (octet-stream). */
-function bodyFor(route: CatalogRoute, hint: (key: string) => unknown): unknown {
+function bodyFor(route: CatalogRoute, hint: Hint): unknown {
   if (route.schema.body !== undefined) return sampleOf(route.schema.body, 'body', hint);
   return route.url.endsWith('/upload') ? Buffer.from('probe bytes\n') : undefined;
 }
