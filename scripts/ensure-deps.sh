@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use: PostgreSQL for the store suite, qemu-img for images.
-APT_PACKAGES=(postgresql qemu-utils)
+# Debian packages nimbusd and the tests use: PostgreSQL (store suite), qemu-img (images), openssl (self-signed TLS).
+APT_PACKAGES=(postgresql qemu-utils openssl)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
