@@ -14,7 +14,7 @@ import {
 } from '../domain/cluster/index.js';
 import { NimbusError } from '../domain/errors.js';
 import { validateReservations } from '../domain/host/index.js';
-import { mergeTemplate } from '../domain/template/index.js';
+import { applyTemplateUpdate } from '../domain/template/index.js';
 import type { Template } from '../domain/template/types.js';
 import type { Repositories } from '../store/index.js';
 import type { Caller } from './caller.js';
@@ -97,7 +97,7 @@ export class ClusterService {
   async updateTemplate(caller: Caller, id: number, template: Template, merge: boolean): Promise<void> {
     unwrap(validateReservations(template));
     await this.modify(caller, id, 'MANAGE', 'one.cluster.update', async (cluster, tx) => {
-      const next = { ...cluster, template: merge ? mergeTemplate(cluster.template, template) : template };
+      const next = { ...cluster, template: applyTemplateUpdate(cluster.template, template, merge) };
       const hosts = await tx.hosts.list({ clusterId: id }, ALL);
       for (const host of hosts.items) {
         const updated = applyReservations(host, next.template);

@@ -17,7 +17,7 @@ import {
   type DatastoreRecord,
 } from '../domain/datastore/index.js';
 import { NimbusError } from '../domain/errors.js';
-import { mergeTemplate } from '../domain/template/index.js';
+import { applyTemplateUpdate } from '../domain/template/index.js';
 import type { Template } from '../domain/template/types.js';
 import type { Repositories } from '../store/index.js';
 import type { Caller } from './caller.js';
@@ -135,7 +135,7 @@ export class DatastoreService {
    */
   async updateTemplate(caller: Caller, id: number, template: Template, merge: boolean): Promise<void> {
     await this.modify(caller, id, 'one.datastore.update', async (ds, tx) => {
-      const merged = merge ? mergeTemplate(ds.template, template) : template;
+      const merged = applyTemplateUpdate(ds.template, template, merge);
       const spec = unwrap(
         validateDatastoreTemplate(
           { ...merged, NAME: [ds.name], BASE_PATH: [ds.basePath.replace(/\/[^/]*$/, '') || '/'] },

@@ -10,7 +10,7 @@ import {
   validateGroupName,
 } from '../domain/auth/users.js';
 import { EMPTY_QUOTAS } from '../domain/quota/metrics.js';
-import { mergeTemplate } from '../domain/template/index.js';
+import { applyTemplateUpdate } from '../domain/template/index.js';
 import type { Template } from '../domain/template/types.js';
 import { unwrap } from './results.js';
 import type { Caller } from './caller.js';
@@ -78,7 +78,7 @@ export class GroupService {
         );
         await tx.groups.update({
           ...group,
-          template: merge ? mergeTemplate(group.template, template) : template,
+          template: applyTemplateUpdate(group.template, template, merge),
         });
       },
       { retries: 3 },

@@ -10,7 +10,7 @@ import {
   validateReservations,
   type HostRecord,
 } from '../domain/host/index.js';
-import { mergeTemplate } from '../domain/template/index.js';
+import { applyTemplateUpdate } from '../domain/template/index.js';
 import type { Template } from '../domain/template/types.js';
 import type { Repositories } from '../store/index.js';
 import type { Caller } from './caller.js';
@@ -125,7 +125,7 @@ export class HostService {
   async updateTemplate(caller: Caller, id: number, template: Template, merge: boolean): Promise<void> {
     unwrap(validateReservations(template));
     await this.modify(caller, id, 'one.host.update', async (host, tx) => {
-      const next = merge ? mergeTemplate(host.template, template) : template;
+      const next = applyTemplateUpdate(host.template, template, merge);
       const cluster = await tx.clusters.find(host.clusterId);
       return applyReservations({ ...host, template: next }, cluster?.template);
     });

@@ -41,7 +41,7 @@ import {
 } from '../domain/image/index.js';
 import { singleAttr, withAttr } from '../domain/image/attributes.js';
 import { validateObjectName } from '../domain/object.js';
-import { mergeTemplate } from '../domain/template/index.js';
+import { applyTemplateUpdate } from '../domain/template/index.js';
 import type { Template } from '../domain/template/types.js';
 import type { ImageFilter, PageResult, Repositories } from '../store/index.js';
 import type { Caller } from './caller.js';
@@ -414,7 +414,7 @@ export class ImageService {
   async updateTemplate(caller: Caller, id: number, template: Template, merge: boolean): Promise<void> {
     await this.change(caller, id, 'MANAGE', 'one.image.update', (image) => ({
       ...image,
-      template: merge ? mergeTemplate(image.template, template) : template,
+      template: applyTemplateUpdate(image.template, template, merge),
     }));
   }
 

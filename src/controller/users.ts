@@ -10,7 +10,7 @@ import {
 } from '../domain/auth/users.js';
 import { NimbusError } from '../domain/errors.js';
 import { EMPTY_QUOTAS } from '../domain/quota/metrics.js';
-import { mergeTemplate } from '../domain/template/index.js';
+import { applyTemplateUpdate } from '../domain/template/index.js';
 import type { Template } from '../domain/template/types.js';
 import { unwrap } from './results.js';
 import { hashPassword } from './auth.js';
@@ -117,7 +117,7 @@ export class UserService {
         this.ctx.authorize(caller, { operation: 'MANAGE', object: userAuthObject(user) }, 'one.user.update');
         await tx.users.update({
           ...user,
-          template: merge ? mergeTemplate(user.template, template) : template,
+          template: applyTemplateUpdate(user.template, template, merge),
         });
       },
       { retries: 3 },

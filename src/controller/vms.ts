@@ -3,7 +3,7 @@
  * have not reached a host). The lifecycle (deploy, poweroff, …) lives elsewhere.
  */
 import { NimbusError } from '../domain/errors.js';
-import { mergeTemplate } from '../domain/template/index.js';
+import { applyTemplateUpdate } from '../domain/template/index.js';
 import type { Template } from '../domain/template/types.js';
 import { stateLabel, VmState } from '../domain/vm/index.js';
 import type { HistoryRecord, VmRecord } from '../domain/vm/record.js';
@@ -134,7 +134,7 @@ export class VmService {
         refuseDone(vm, 'update');
         await tx.vms.update({
           ...vm,
-          userTemplate: merge ? mergeTemplate(vm.userTemplate, template) : template,
+          userTemplate: applyTemplateUpdate(vm.userTemplate, template, merge),
         });
       },
       { retries: 3 },

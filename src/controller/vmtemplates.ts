@@ -5,7 +5,7 @@
 import { defaultPermissions, parseUmask } from '../domain/auth/permissions.js';
 import { NimbusError } from '../domain/errors.js';
 import { validateObjectName } from '../domain/object.js';
-import { getSingle, mergeTemplate, removeAttribute } from '../domain/template/index.js';
+import { getSingle, applyTemplateUpdate, removeAttribute } from '../domain/template/index.js';
 import type { Template } from '../domain/template/types.js';
 import type { VmTemplateRecord } from '../domain/vmtemplate/record.js';
 import type { PageResult } from '../store/index.js';
@@ -95,7 +95,7 @@ export class VmTemplateService {
           'one.template.update',
         );
         const update = withoutName(template);
-        const next = merge ? mergeTemplate(current.template, update) : update;
+        const next = applyTemplateUpdate(current.template, update, merge);
         checkVmTemplate(next, { capacityRequired: false });
         await tx.vmTemplates.update({ ...current, template: next });
       },
@@ -215,7 +215,9 @@ export class VmTemplateService {
           'one.template.instantiate',
         );
         const template =
-          request.extra === undefined ? source.template : mergeTemplate(source.template, request.extra);
+          request.extra === undefined
+            ? source.template
+            : applyTemplateUpdate(source.template, request.extra, true);
         const ids: number[] = [];
         for (let i = 0; i < count; i++) {
           const name =

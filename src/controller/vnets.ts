@@ -24,7 +24,7 @@ import {
 import { groupAuthObject, userAuthObject } from '../domain/auth/users.js';
 import { NimbusError } from '../domain/errors.js';
 import { validateObjectName } from '../domain/object.js';
-import { getVectors, mergeTemplate } from '../domain/template/index.js';
+import { getVectors, applyTemplateUpdate } from '../domain/template/index.js';
 import type { Template, TemplateValue } from '../domain/template/types.js';
 import {
   AR_INVALID,
@@ -320,7 +320,7 @@ export class VnetService {
         const vnet = await tx.vnets.get(id);
         this.authorizeVnet(caller, 'MANAGE', vnet, 'one.vn.update');
         const next: Record<string, TemplateValue[]> = {};
-        for (const [key, values] of Object.entries(merge ? mergeTemplate(vnet.template, input) : input)) {
+        for (const [key, values] of Object.entries(applyTemplateUpdate(vnet.template, input, merge))) {
           if (key !== 'NAME' && key !== 'AR') next[key] = [...values];
         }
         for (const key of DRIVER_ATTRIBUTES) {

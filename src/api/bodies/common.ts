@@ -1,6 +1,8 @@
 import { permissionsToFields } from '../../domain/auth/permissions.js';
 import type { ObjectLock, OwnedObject } from '../../domain/object.js';
-import { templateToJson } from '../../domain/template/index.js';
+import { redactSecrets, REDACTED, templateToJson } from '../../domain/template/index.js';
+
+export { redactSecrets, REDACTED };
 import type { Template, TemplateJson } from '../../domain/template/types.js';
 
 /** User and group names for UNAME / GNAME. */
@@ -34,41 +36,6 @@ export function ownedHeader(o: OwnedObject, names: Names): Record<string, unknow
   if (lock !== undefined) header.LOCK = lock;
   header.PERMISSIONS = permissionsBody(o.permissions);
   return header;
-}
-
-/** Shown in place of a secret (docs/decisions/secrets.md). */
-export const REDACTED = '********';
-
-/**
- * Secrets inside templates, by attribute and sub-attribute: context passwords, the VNC/SPICE
- * password, and a user's TOKEN_PASSWORD. Bodies show `********` instead, to everybody.
- */
-const SECRET_SUBATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
-  CONTEXT: ['PASSWORD', 'PASSWORD_BASE64', 'CRYPTED_PASSWORD', 'CRYPTED_PASSWORD_BASE64'],
-  GRAPHICS: ['PASSWD'],
-};
-const SECRET_ATTRIBUTES: readonly string[] = ['TOKEN_PASSWORD', 'PASSWORD'];
-
-/** A template with its secrets replaced by `********`; the other values are untouched. */
-export function redactSecrets(t: Template): Template {
-  let out: Record<string, Template[string]> | null = null;
-  const edit = (): Record<string, Template[string]> => (out ??= { ...t });
-  for (const name of SECRET_ATTRIBUTES) {
-    const values = t[name];
-    if (values !== undefined) edit()[name] = values.map((v) => (typeof v === 'string' ? REDACTED : v));
-  }
-  for (const [name, keys] of Object.entries(SECRET_SUBATTRIBUTES)) {
-    const values = t[name];
-    if (values === undefined || !values.some((v) => typeof v !== 'string' && keys.some((k) => k in v)))
-      continue;
-    edit()[name] = values.map((v) => {
-      if (typeof v === 'string') return v;
-      const copy: Record<string, string> = { ...v };
-      for (const k of keys) if (k in copy) copy[k] = REDACTED;
-      return copy;
-    });
-  }
-  return out ?? t;
 }
 
 export function templateBody(t: Template): TemplateJson {

@@ -32,3 +32,4 @@ export {
   type VariableResolver,
 } from './variables.js';
 export { createTemplateResolver, type TemplateResolverContext } from './resolver.js';
+export { applyTemplateUpdate, REDACTED, redactSecrets, restoreSecrets } from './secrets.js';

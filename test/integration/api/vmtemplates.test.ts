@@ -76,6 +76,21 @@ describe('VM templates: create, list, show, update, clone, delete, instantiate',
     assert.deepEqual(xmlShow.body.VMTEMPLATE.TEMPLATE.DISK, [{ IMAGE_ID: '0' }]);
   });
 
+  it('shows secrets masked, and a masked body sent back keeps them', async () => {
+    const text =
+      'NAME = "with-secrets"\nCPU = 1\nMEMORY = 64\n' +
+      'CONTEXT = [ PASSWORD = "ctx-secret", HOSTNAME = "h" ]\nGRAPHICS = [ TYPE = "VNC", PASSWD = "vnc-secret" ]';
+    const id = (await create(alice.request, text)).body.ID as number;
+    const shown = (await alice.request('GET', `/api/v1/templates/${id}`)).body.VMTEMPLATE.TEMPLATE;
+    assert.deepEqual(shown.CONTEXT, [{ HOSTNAME: 'h', PASSWORD: '********' }]);
+    assert.deepEqual(shown.GRAPHICS, [{ PASSWD: '********', TYPE: 'VNC' }]);
+    const sentBack = await alice.request('PUT', `/api/v1/templates/${id}/template`, { template: shown });
+    assert.equal(sentBack.status, 200);
+    const stored = (await t.nimbus.store.vmTemplates.get(id)).template;
+    assert.deepEqual(stored.CONTEXT, [{ HOSTNAME: 'h', PASSWORD: 'ctx-secret' }]);
+    assert.deepEqual(stored.GRAPHICS, [{ PASSWD: 'vnc-secret', TYPE: 'VNC' }]);
+  });
+
   it('validates at create: NAME, MEMORY, CPU, VCPU, vectors, variables, unique names per owner', async () => {
     const noName = await create(alice.request, 'MEMORY = 1');
     assert.equal(noName.status, 400);
