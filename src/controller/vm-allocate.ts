@@ -22,7 +22,7 @@ import {
 import { validateObjectName } from '../domain/object.js';
 import { getSingle, getVectors, listVariables } from '../domain/template/index.js';
 import type { Template, TemplateValue, VectorValue } from '../domain/template/types.js';
-import { finishHistory, VmState } from '../domain/vm/index.js';
+import { checkRestrictedAttributes, finishHistory, VmState } from '../domain/vm/index.js';
 import type { VmRecord } from '../domain/vm/record.js';
 import {
   applyLeaseChange,
@@ -34,6 +34,7 @@ import {
 } from '../domain/vnet/index.js';
 import type { Repositories } from '../store/index.js';
 import type { Caller } from './caller.js';
+import { unwrap } from './results.js';
 import type { ControllerContext } from './context.js';
 import { chargeQuota, releaseQuota, type QuotaCharge } from './quotas.js';
 
@@ -270,6 +271,11 @@ function isYes(value: string | undefined): boolean {
 
 // -------------------------------------------------------------------------------------------------
 // The allocate path
+
+/** Outside the oneadmin group, a template may not set VM_RESTRICTED_ATTR attributes. */
+export function refuseRestricted(caller: Caller, template: Template): void {
+  if (!caller.isOneadmin) unwrap(checkRestrictedAttributes(template));
+}
 
 export interface AllocateRequest {
   /** The whole VM template as the user sent it (instantiate: the template merged with `extra`). */

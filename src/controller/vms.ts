@@ -11,7 +11,7 @@ import type { Caller } from './caller.js';
 import type { ControllerContext } from './context.js';
 import { checkedName, ownedAuthObject, ownedListFilter, planChown, planPermissions } from './ownership.js';
 import { chargeQuota, releaseQuota } from './quotas.js';
-import { allocateVm, releaseVmResources, vmQuotaCharge } from './vm-allocate.js';
+import { allocateVm, refuseRestricted, releaseVmResources, vmQuotaCharge } from './vm-allocate.js';
 
 // -------------------------------------------------------------------------------------------------
 // VMs
@@ -56,6 +56,7 @@ export class VmService {
 
   /** `one.vm.allocate`: PENDING, or HOLD when `hold` or SUBMIT_ON_HOLD = YES. */
   async allocate(caller: Caller, template: Template, hold: boolean): Promise<number> {
+    refuseRestricted(caller, template);
     return this.ctx.store.transaction(
       (tx) =>
         allocateVm(tx, this.ctx, caller, {

@@ -11,7 +11,7 @@ import type { VmTemplateRecord } from '../domain/vmtemplate/record.js';
 import type { PageResult } from '../store/index.js';
 import type { Caller } from './caller.js';
 import type { ControllerContext } from './context.js';
-import { allocateVm, checkVmTemplate } from './vm-allocate.js';
+import { allocateVm, checkVmTemplate, refuseRestricted } from './vm-allocate.js';
 import { checkedName, ownedAuthObject, ownedListFilter, planChown, planPermissions } from './ownership.js';
 
 export interface InstantiateRequest {
@@ -44,6 +44,7 @@ export class VmTemplateService {
     const named = validateObjectName(getSingle(template, 'NAME'));
     if (!named.ok) throw new NimbusError(named.error.code, named.error.message, 'NAME');
     checkVmTemplate(template, { capacityRequired: false });
+    refuseRestricted(caller, template);
     const umask = parseUmask(caller.umask);
     return this.ctx.store.vmTemplates.insert({
       uid: caller.uid,
@@ -97,6 +98,7 @@ export class VmTemplateService {
         const update = withoutName(template);
         const next = applyTemplateUpdate(current.template, update, merge);
         checkVmTemplate(next, { capacityRequired: false });
+        refuseRestricted(caller, next);
         await tx.vmTemplates.update({ ...current, template: next });
       },
       { retries: 3 },
@@ -214,6 +216,11 @@ export class VmTemplateService {
           { operation: 'USE', object: ownedAuthObject('TEMPLATE', source) },
           'one.template.instantiate',
         );
+        // Outside the oneadmin group: what the caller adds may not set restricted attributes,
+        // and neither may the template unless its owner is in the oneadmin group (oned.conf).
+        if (request.extra !== undefined) refuseRestricted(caller, request.extra);
+        const owner = await tx.users.find(source.uid);
+        if (owner === undefined || !owner.groups.includes(0)) refuseRestricted(caller, source.template);
         const template =
           request.extra === undefined
             ? source.template

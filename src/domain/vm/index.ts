@@ -9,3 +9,4 @@ export * from './events.js';
 export * from './cleanup.js';
 export * from './transitions.js';
 export * from './recover.js';
+export * from './restricted.js';

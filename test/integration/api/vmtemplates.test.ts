@@ -76,6 +76,36 @@ describe('VM templates: create, list, show, update, clone, delete, instantiate',
     assert.deepEqual(xmlShow.body.VMTEMPLATE.TEMPLATE.DISK, [{ IMAGE_ID: '0' }]);
   });
 
+  it('keeps VM_RESTRICTED_ATTR attributes to the oneadmin group', async () => {
+    const restricted = 'NAME = "raw"\nCPU = 1\nMEMORY = 64\nRAW = [ TYPE = "kvm", DATA = "<x/>" ]';
+    const refused = await create(alice.request, restricted);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.message, 'VM Template includes a restricted attribute RAW/DATA');
+    const vm = await alice.request('POST', '/api/v1/vms', {
+      template: 'CPU = 1\nMEMORY = 64\nNIC = [ NETWORK_ID = 0, MAC = "02:00:00:00:00:01" ]',
+    });
+    assert.equal(vm.status, 403);
+    assert.equal(vm.body.field, 'NIC/MAC');
+    // an admin's template with restricted attributes may be instantiated by users it is shared with
+    const adminTemplate = (await create(t.admin, 'NAME = "admin-costed"\nCPU = 1\nMEMORY = 64\nCPU_COST = 2'))
+      .body.ID;
+    assert.equal(
+      (await t.admin('POST', `/api/v1/templates/${adminTemplate}/chmod`, { octet: '604' })).status,
+      200,
+    );
+    const ok = await alice.request('POST', `/api/v1/templates/${adminTemplate}/instantiate`, {});
+    assert.equal(ok.status, 201);
+    const extra = await alice.request('POST', `/api/v1/templates/${adminTemplate}/instantiate`, {
+      extra: 'MEMORY_COST = 1',
+    });
+    assert.equal(extra.status, 403);
+    assert.equal(extra.body.field, 'MEMORY_COST');
+    assert.equal(
+      (await t.admin('POST', `/api/v1/templates/${adminTemplate}/chmod`, { octet: '600' })).status,
+      200,
+    );
+  });
+
   it('shows secrets masked, and a masked body sent back keeps them', async () => {
     const text =
       'NAME = "with-secrets"\nCPU = 1\nMEMORY = 64\n' +
