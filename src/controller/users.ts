@@ -56,8 +56,11 @@ export class UserService {
   }
 
   /** Users the caller may see: itself, and all for oneadmin or where an ACL grants USE. */
-  async list(caller: Caller): Promise<UserRecord[]> {
-    const all = await this.ctx.store.users.list(undefined, { limit: 1_000_000 });
+  async list(caller: Caller, filter: { name?: string | undefined } = {}): Promise<UserRecord[]> {
+    const all = await this.ctx.store.users.list(
+      filter.name !== undefined && filter.name !== '' ? { nameContains: filter.name } : undefined,
+      { limit: 1_000_000 },
+    );
     return all.items.filter((u) => caller.authorizer.allows({ operation: 'USE', object: userAuthObject(u) }));
   }
 

@@ -1,3 +1,4 @@
+import { PageQuery } from './common.js';
 import { Type, type Static } from 'typebox';
 
 export const ClusterCreate = Type.Object(
@@ -7,7 +8,10 @@ export const ClusterCreate = Type.Object(
 export type ClusterCreate = Static<typeof ClusterCreate>;
 
 export const ClusterListQuery = Type.Object(
-  { name: Type.Optional(Type.String({ maxLength: 128 })) },
+  {
+    ...PageQuery,
+    name: Type.Optional(Type.String({ maxLength: 128 })),
+  },
   { additionalProperties: false },
 );
 export type ClusterListQuery = Static<typeof ClusterListQuery>;

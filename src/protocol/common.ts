@@ -72,3 +72,9 @@ export const ErrorBody = Type.Object({
   message: Type.String(),
   field: Type.Optional(Type.String()),
 });
+
+/** Keyset pages for the small pools (users, groups, hosts, clusters, datastores). */
+export const PageQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+  after: Type.Optional(Type.Integer({ minimum: -1 })),
+};

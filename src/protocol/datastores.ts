@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { TemplateInput } from './common.js';
+import { TemplateInput, PageQuery } from './common.js';
 
 /** `one.datastore.allocate(template, cluster_id)`: NAME, TYPE, DS_MAD, TM_MAD ... in the template. */
 export const DatastoreCreate = Type.Object(
@@ -14,6 +14,7 @@ export type DatastoreCreate = Static<typeof DatastoreCreate>;
 
 export const DatastoreListQuery = Type.Object(
   {
+    ...PageQuery,
     /** Part of the name, case-insensitive. */
     name: Type.Optional(Type.String({ maxLength: 128 })),
     cluster: Type.Optional(Type.Integer({ minimum: 0 })),

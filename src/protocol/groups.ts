@@ -1,3 +1,4 @@
+import { PageQuery } from './common.js';
 import { Type, type Static } from 'typebox';
 
 export const GroupCreate = Type.Object(
@@ -8,7 +9,10 @@ export type GroupCreate = Static<typeof GroupCreate>;
 
 /** `?name=` lists the group of that name (how the CLI resolves names). */
 export const GroupListQuery = Type.Object(
-  { name: Type.Optional(Type.String({ maxLength: 128 })) },
+  {
+    ...PageQuery,
+    name: Type.Optional(Type.String({ maxLength: 128 })),
+  },
   { additionalProperties: false },
 );
 export type GroupListQuery = Static<typeof GroupListQuery>;

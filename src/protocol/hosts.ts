@@ -1,3 +1,4 @@
+import { PageQuery } from './common.js';
 import { Type, type Static } from 'typebox';
 
 /** `one.host.allocate(name, im_mad, vm_mad, cluster_id)`; drivers kvm, qemu or dummy. */
@@ -15,6 +16,7 @@ export type HostCreate = Static<typeof HostCreate>;
 
 export const HostListQuery = Type.Object(
   {
+    ...PageQuery,
     cluster: Type.Optional(Type.Integer({ minimum: 0 })),
     /** Host STATE (reference §3.4). */
     state: Type.Optional(Type.Integer({ minimum: 0, maximum: 8 })),

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { PageQuery } from './common.js';
 
 export const UserCreate = Type.Object(
   {
@@ -43,3 +44,8 @@ export const LoginAnswer = Type.Object({
   expiresAt: Type.Integer(),
   uid: Type.Integer(),
 });
+
+export const UserListQuery = Type.Object(
+  { ...PageQuery, name: Type.Optional(Type.String({ maxLength: 128 })) },
+  { additionalProperties: false },
+);

@@ -123,6 +123,28 @@ describe('bootstrap, authentication and users', () => {
     assert.equal((await t.admin('GET', `/api/v1/users/${dave.id}`)).status, 404);
   });
 
+  it('pages and filters the small pools by name', async () => {
+    for (const [url, pool, kind] of [
+      ['/api/v1/users', 'USER_POOL', 'USER'],
+      ['/api/v1/groups', 'GROUP_POOL', 'GROUP'],
+      ['/api/v1/datastores', 'DATASTORE_POOL', 'DATASTORE'],
+    ] as const) {
+      const first = await t.admin('GET', `${url}?limit=1`);
+      assert.equal(first.status, 200, url);
+      assert.equal(first.body[pool][kind].length, 1);
+      const next = first.body.next_after as number;
+      assert.equal(next, first.body[pool][kind][0].ID);
+      const second = await t.admin('GET', `${url}?limit=100&after=${next}`);
+      assert.ok(second.body[pool][kind].every((o: { ID: number }) => o.ID > next));
+      assert.equal(second.body.next_after, null);
+    }
+    const named = await t.admin('GET', '/api/v1/users?name=ONEADM');
+    assert.deepEqual(
+      named.body.USER_POOL.USER.map((u: { NAME: string }) => u.NAME),
+      ['oneadmin'],
+    );
+  });
+
   it('serves openapi.json without credentials, listing the routes', async () => {
     const doc = await t.anonymous('GET', '/api/v1/openapi.json');
     assert.equal(doc.status, 200);

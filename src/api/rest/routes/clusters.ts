@@ -4,6 +4,7 @@ import { ClusterCreate, ClusterListQuery, ClusterMemberParams } from '../../../p
 import { Created, Done, IdParams, Rename, TemplateUpdate } from '../../../protocol/common.js';
 import { clusterBody } from '../../bodies/cluster.js';
 import type { RestApp, RestDeps } from '../app.js';
+import { pageOf } from '../paging.js';
 import { callerOf } from '../request-context.js';
 
 const tags = ['clusters'];
@@ -25,7 +26,11 @@ export function registerClusterRoutes(app: RestApp, { ctx }: RestDeps): void {
     { schema: { tags, summary: 'List clusters', querystring: ClusterListQuery } },
     async (request) => {
       const list = await clusters.list(callerOf(request), request.query);
-      return { CLUSTER_POOL: { CLUSTER: list.map((v) => clusterBody(v.cluster, v.members)) } };
+      const page = pageOf(list, (v) => v.cluster.id, request.query);
+      return {
+        CLUSTER_POOL: { CLUSTER: page.items.map((v) => clusterBody(v.cluster, v.members)) },
+        ...page.next,
+      };
     },
   );
 

@@ -4,6 +4,7 @@ import { Chmod, Chown, Created, Done, IdParams, Rename, TemplateUpdate } from '.
 import { DatastoreCreate, DatastoreListQuery } from '../../../protocol/datastores.js';
 import { datastoreBody } from '../../bodies/datastore.js';
 import type { RestApp, RestDeps } from '../app.js';
+import { pageOf } from '../paging.js';
 import { callerOf } from '../request-context.js';
 
 const tags = ['datastores'];
@@ -34,7 +35,8 @@ export function registerDatastoreRoutes(app: RestApp, { ctx }: RestDeps): void {
     { schema: { tags, summary: 'List datastores', querystring: DatastoreListQuery } },
     async (request) => {
       const list = await datastores.list(callerOf(request), request.query);
-      return { DATASTORE_POOL: { DATASTORE: list.map(body) } };
+      const page = pageOf(list, (d) => d.datastore.id, request.query);
+      return { DATASTORE_POOL: { DATASTORE: page.items.map(body) }, ...page.next };
     },
   );
 

@@ -6,6 +6,7 @@ import { GroupAdminAdd, GroupAdminParams, GroupCreate, GroupListQuery } from '..
 import { QuotaUpdate } from '../../../protocol/quotas.js';
 import { groupBody, quotasBody } from '../../bodies/group.js';
 import type { RestApp, RestDeps } from '../app.js';
+import { pageOf } from '../paging.js';
 import { callerOf } from '../request-context.js';
 
 const tags = ['groups'];
@@ -36,7 +37,8 @@ export function registerGroupRoutes(app: RestApp, { ctx }: RestDeps): void {
     { schema: { tags, summary: 'List groups', querystring: GroupListQuery } },
     async (request) => {
       const list = await groups.list(callerOf(request), { name: request.query.name });
-      return { GROUP_POOL: { GROUP: list.map(groupBody) } };
+      const page = pageOf(list, (g) => g.group.id, request.query);
+      return { GROUP_POOL: { GROUP: page.items.map(groupBody) }, ...page.next };
     },
   );
 

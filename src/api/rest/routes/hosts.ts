@@ -5,6 +5,7 @@ import { Created, Done, IdParams, Rename, TemplateUpdate } from '../../../protoc
 import { HostCreate, HostListQuery } from '../../../protocol/hosts.js';
 import { hostBody } from '../../bodies/host.js';
 import type { RestApp, RestDeps } from '../app.js';
+import { pageOf } from '../paging.js';
 import { callerOf } from '../request-context.js';
 
 const tags = ['hosts'];
@@ -27,7 +28,11 @@ export function registerHostRoutes(app: RestApp, { ctx }: RestDeps): void {
     async (request) => {
       const list = await hosts.list(callerOf(request), request.query);
       const clusters = await hosts.clusterNames();
-      return { HOST_POOL: { HOST: list.map((h) => hostBody(h, clusters.get(h.clusterId) ?? '')) } };
+      const page = pageOf(list, (h) => h.id, request.query);
+      return {
+        HOST_POOL: { HOST: page.items.map((h) => hostBody(h, clusters.get(h.clusterId) ?? '')) },
+        ...page.next,
+      };
     },
   );
 

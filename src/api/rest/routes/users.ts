@@ -1,9 +1,10 @@
 import { UserService } from '../../../controller/users.js';
 import { templateFromInput } from '../../../controller/template-input.js';
 import { Created, Done, IdParams, TemplateUpdate } from '../../../protocol/common.js';
-import { GroupChange, PasswordChange, UserCreate } from '../../../protocol/users.js';
+import { GroupChange, PasswordChange, UserCreate, UserListQuery } from '../../../protocol/users.js';
 import { userBody } from '../../bodies/user.js';
 import type { RestApp, RestDeps } from '../app.js';
+import { pageOf } from '../paging.js';
 import { callerOf } from '../request-context.js';
 
 const tags = ['users'];
@@ -20,10 +21,18 @@ export function registerUserRoutes(app: RestApp, { ctx }: RestDeps): void {
     },
   );
 
-  app.get('/api/v1/users', { schema: { tags, summary: 'List users' } }, async (request) => {
-    const list = await users.list(callerOf(request));
-    return { USER_POOL: { USER: list.map((u) => userBody(u, ctx.names, { quotas: false })) } };
-  });
+  app.get(
+    '/api/v1/users',
+    { schema: { tags, summary: 'List users', querystring: UserListQuery } },
+    async (request) => {
+      const list = await users.list(callerOf(request), { name: request.query.name });
+      const page = pageOf(list, (u) => u.id, request.query);
+      return {
+        USER_POOL: { USER: page.items.map((u) => userBody(u, ctx.names, { quotas: false })) },
+        ...page.next,
+      };
+    },
+  );
 
   app.get(
     '/api/v1/users/:id',
