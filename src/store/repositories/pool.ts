@@ -247,22 +247,36 @@ export class SqlPoolRepository<
   }
 
   private async listCached(cache: RecordCache<R>, filter: F | undefined, page: Page): Promise<PageResult<R>> {
-    let query = this.db.selectFrom(this.spec.table).select(['id', 'version']);
     const conditions = this.conditions(filter);
-    if (conditions !== undefined) query = query.where(conditions);
-    if (page.afterId !== undefined) query = query.where('id', '>', page.afterId);
-    query = query.orderBy('id');
-    if (page.limit !== undefined || page.offset !== undefined) query = query.limit(page.limit ?? NO_LIMIT);
-    if (page.offset !== undefined) query = query.offset(page.offset);
-    const keys = (await query.execute()) as { id: number; version: number }[];
+    const shaped = <Q extends ReturnType<typeof this.selectBase>>(query: Q): Q => {
+      let q = query;
+      if (conditions !== undefined) q = q.where(conditions) as Q;
+      if (page.afterId !== undefined) q = q.where('id', '>', page.afterId) as Q;
+      q = q.orderBy('id') as Q;
+      if (page.limit !== undefined || page.offset !== undefined) q = q.limit(page.limit ?? NO_LIMIT) as Q;
+      if (page.offset !== undefined) q = q.offset(page.offset) as Q;
+      return q;
+    };
+    const keys = (await shaped(this.selectBase().select(['id', 'version'])).execute()) as {
+      id: number;
+      version: number;
+    }[];
     const items: (R | undefined)[] = keys.map((k) => cache.get(Number(k.id), Number(k.version)));
     const missing = keys.filter((_, i) => items[i] === undefined).map((k) => Number(k.id));
     const fetched = new Map<number, R>();
-    for (const ids of chunk(missing, MISS_CHUNK)) {
-      const rows = await this.db.selectFrom(this.spec.table).selectAll().where('id', 'in', ids).execute();
-      for (const record of await this.toRecords(this.db, rows)) {
+    const keep = (records: readonly R[]): void => {
+      for (const record of records) {
         fetched.set(record.id, record);
         cache.put(record.id, record);
+      }
+    };
+    if (missing.length > keys.length / 2) {
+      // Mostly cold (first list after a start): one scan is cheaper than id lists.
+      keep(await this.toRecords(this.db, await shaped(this.selectBase().selectAll()).execute()));
+    } else {
+      for (const ids of chunk(missing, MISS_CHUNK)) {
+        const rows = await this.db.selectFrom(this.spec.table).selectAll().where('id', 'in', ids).execute();
+        keep(await this.toRecords(this.db, rows));
       }
     }
     // A row changed or deleted between the two reads is taken as read the second time, or left out.
@@ -272,6 +286,10 @@ export class SqlPoolRepository<
     const last = keys[keys.length - 1];
     const full = page.limit !== undefined && keys.length === page.limit && last !== undefined;
     return { items: result, nextAfterId: full ? Number(last.id) : null };
+  }
+
+  private selectBase() {
+    return this.db.selectFrom(this.spec.table);
   }
 
   async count(filter?: F): Promise<number> {
