@@ -1,19 +1,11 @@
 import { mkdir, statfs } from 'node:fs/promises';
-import type { AuthItem, AuthObject } from '../domain/auth/authorize.js';
-import {
-  chmodRequestFromOctal,
-  defaultPermissions,
-  parseChmod,
-  parseUmask,
-  planChmod,
-} from '../domain/auth/permissions.js';
-import { groupAuthObject, userAuthObject } from '../domain/auth/users.js';
+import type { AuthObject } from '../domain/auth/authorize.js';
+import { defaultPermissions, parseChmod, parseUmask } from '../domain/auth/permissions.js';
 import {
   applyDatastoreMonitor,
   newDatastoreRecord,
   setDatastoreEnabled,
   validateDatastoreTemplate,
-  validateObjectName,
   type DatastoreRecord,
 } from '../domain/datastore/index.js';
 import { NimbusError } from '../domain/errors.js';
@@ -23,6 +15,7 @@ import type { Repositories } from '../store/index.js';
 import type { Caller } from './caller.js';
 import type { ControllerContext } from './context.js';
 import { assertNameFree, clusterAuthObject } from './hosts.js';
+import { checkedName, ownedAuthObject, planChown, planPermissionBits } from './ownership.js';
 import { unwrap } from './results.js';
 
 const ALL = { limit: 1_000_000 };
@@ -31,15 +24,7 @@ const MB = 1024 * 1024;
 const STORE_INTERVAL_S = 10;
 
 export function datastoreAuthObject(ds: DatastoreRecord): AuthObject {
-  return {
-    type: 'DATASTORE',
-    id: ds.id,
-    uid: ds.uid,
-    gid: ds.gid,
-    permissions: ds.permissions,
-    clusterIds: ds.clusters,
-    lock: ds.lock,
-  };
+  return ownedAuthObject('DATASTORE', ds, ds.clusters);
 }
 
 /** A datastore as shown: the record (capacity refreshed) and the images it holds. */
@@ -164,7 +149,7 @@ export class DatastoreService {
   }
 
   async rename(caller: Caller, id: number, name: string): Promise<void> {
-    const valid = unwrap(validateObjectName(name.trim()));
+    const valid = checkedName(name.trim(), 'NAME');
     await this.modify(caller, id, 'one.datastore.rename', async (ds, tx) => {
       await assertNameFree(tx.datastores, 'DATASTORE', valid, id);
       return { operation: 'MANAGE', next: { ...ds, name: valid } };
@@ -176,16 +161,15 @@ export class DatastoreService {
     await this.ctx.store.transaction(
       async (tx) => {
         const ds = await tx.datastores.get(id);
-        const user = uid >= 0 ? await tx.users.find(uid) : undefined;
-        if (uid >= 0 && user === undefined)
-          throw new NimbusError('NOT_FOUND', `user ${uid} does not exist`, 'uid');
-        if (gid >= 0 && (await tx.groups.find(gid)) === undefined)
-          throw new NimbusError('NOT_FOUND', `group ${gid} does not exist`, 'gid');
-        const items: AuthItem[] = [{ operation: 'ADMIN', object: datastoreAuthObject(ds) }];
-        if (user !== undefined) items.push({ operation: 'MANAGE', object: userAuthObject(user) });
-        if (gid >= 0) items.push({ operation: 'USE', object: groupAuthObject({ id: gid }) });
-        this.ctx.authorize(caller, items, 'one.datastore.chown');
-        const next = { ...ds, uid: uid >= 0 ? uid : ds.uid, gid: gid >= 0 ? gid : ds.gid };
+        const owner = await planChown(
+          tx,
+          this.ctx,
+          caller,
+          datastoreAuthObject(ds),
+          { uid, gid },
+          'one.datastore.chown',
+        );
+        const next = { ...ds, ...owner };
         if (next.uid !== ds.uid || next.gid !== ds.gid) await tx.datastores.update(next);
       },
       { retries: 3 },
@@ -193,11 +177,9 @@ export class DatastoreService {
   }
 
   async chmod(caller: Caller, id: number, octet: string): Promise<void> {
-    const permissions = unwrap(parseChmod(octet));
+    const bits = unwrap(parseChmod(octet));
     await this.modify(caller, id, 'one.datastore.chmod', (ds) => {
-      const plan = unwrap(
-        planChmod(ds.permissions, chmodRequestFromOctal(permissions), { isAdmin: caller.isOneadmin }),
-      );
+      const plan = planPermissionBits(caller, ds.permissions, bits);
       return { operation: plan.operation, next: { ...ds, permissions: plan.permissions } };
     });
   }

@@ -1,12 +1,5 @@
-import type { AuthItem, AuthObject } from '../domain/auth/authorize.js';
-import {
-  chmodRequestFromOctal,
-  defaultPermissions,
-  parseChmod,
-  parseUmask,
-  planChmod,
-} from '../domain/auth/permissions.js';
-import { groupAuthObject, userAuthObject } from '../domain/auth/users.js';
+import type { AuthObject } from '../domain/auth/authorize.js';
+import { defaultPermissions, parseChmod, parseUmask } from '../domain/auth/permissions.js';
 import {
   checkImageFits,
   decideImagePath,
@@ -40,7 +33,6 @@ import {
   type ImageRecord,
 } from '../domain/image/index.js';
 import { singleAttr, withAttr } from '../domain/image/attributes.js';
-import { validateObjectName } from '../domain/object.js';
 import { applyTemplateUpdate } from '../domain/template/index.js';
 import type { Template } from '../domain/template/types.js';
 import type { ImageFilter, PageResult, Repositories } from '../store/index.js';
@@ -64,7 +56,8 @@ import {
   type ImageHashes,
 } from './image-copy.js';
 import { chargeQuota, releaseQuota } from './quotas.js';
-import { ownedListFilter } from './ownership.js';
+import { datastoreAuthObject } from './datastores.js';
+import { checkedName, ownedAuthObject, ownedListFilter, planChown, planPermissions } from './ownership.js';
 import { unwrap } from './results.js';
 
 /** What a finished copy reports back to the record. */
@@ -108,26 +101,7 @@ export interface ImageListInput {
 }
 
 export function imageAuthObject(image: ImageRecord): AuthObject {
-  return {
-    type: 'IMAGE',
-    id: image.id,
-    uid: image.uid,
-    gid: image.gid,
-    permissions: image.permissions,
-    lock: image.lock,
-  };
-}
-
-function datastoreAuthObject(ds: DatastoreRecord): AuthObject {
-  return {
-    type: 'DATASTORE',
-    id: ds.id,
-    uid: ds.uid,
-    gid: ds.gid,
-    permissions: ds.permissions,
-    clusterIds: ds.clusters,
-    lock: ds.lock,
-  };
+  return ownedAuthObject('IMAGE', image);
 }
 
 /** One set of running copies per controller, shared by every ImageService built on it. */
@@ -314,7 +288,7 @@ export class ImageService {
     input: { name: string; datastore?: number | undefined },
   ): Promise<number> {
     const method = 'one.image.clone';
-    const name = unwrap(validateObjectName(input.name));
+    const name = checkedName(input.name, 'NAME');
     const original = await this.store.images.get(id);
     this.ctx.authorize(caller, { operation: 'USE', object: imageAuthObject(original) }, method);
     const ds = await this.datastoreForNewImage(caller, input.datastore ?? original.datastoreId, method);
@@ -419,7 +393,7 @@ export class ImageService {
   }
 
   async rename(caller: Caller, id: number, name: string): Promise<void> {
-    const valid = unwrap(validateObjectName(name));
+    const valid = checkedName(name, 'NAME');
     await this.change(caller, id, 'MANAGE', 'one.image.rename', (image) => ({ ...image, name: valid }));
   }
 
@@ -443,19 +417,13 @@ export class ImageService {
   }
 
   async chmod(caller: Caller, id: number, octet: string): Promise<void> {
-    const permissions = unwrap(parseChmod(octet));
+    const bits = unwrap(parseChmod(octet));
     await this.store.transaction(
       async (tx) => {
         const image = await tx.images.get(id);
-        const plan = unwrap(
-          planChmod(image.permissions, chmodRequestFromOctal(permissions), { isAdmin: caller.isOneadmin }),
-        );
-        this.ctx.authorize(
-          caller,
-          { operation: plan.operation, object: imageAuthObject(image) },
-          'one.image.chmod',
-        );
-        await tx.images.update({ ...image, permissions: plan.permissions });
+        const object = imageAuthObject(image);
+        const permissions = planPermissions(this.ctx, caller, object, bits, 'one.image.chmod');
+        await tx.images.update({ ...image, permissions });
       },
       { retries: 3 },
     );
@@ -471,20 +439,9 @@ export class ImageService {
     await this.store.transaction(
       async (tx) => {
         const image = await tx.images.get(id);
-        const items: AuthItem[] = [{ operation: 'ADMIN', object: imageAuthObject(image) }];
-        const uid = input.uid === undefined || input.uid === -1 ? image.uid : input.uid;
-        const gid = input.gid === undefined || input.gid === -1 ? image.gid : input.gid;
-        if (uid !== image.uid) {
-          const user = await tx.users.find(uid);
-          if (user === undefined) throw new NimbusError('NOT_FOUND', `user ${uid} does not exist`, 'uid');
-          items.push({ operation: 'MANAGE', object: userAuthObject(user) });
-        }
-        if (gid !== image.gid) {
-          const group = await tx.groups.find(gid);
-          if (group === undefined) throw new NimbusError('NOT_FOUND', `group ${gid} does not exist`, 'gid');
-          items.push({ operation: 'USE', object: groupAuthObject(group) });
-        }
-        this.ctx.authorize(caller, items, method);
+        const { uid, gid } = await planChown(tx, this.ctx, caller, imageAuthObject(image), input, method, {
+          onlyChanges: true,
+        });
         if (uid === image.uid && gid === image.gid) return;
         const charge = { image: { datastoreId: image.datastoreId, size: image.size } };
         await releaseQuota(tx, image, charge);

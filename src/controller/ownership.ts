@@ -5,6 +5,7 @@
 import type { AuthItem, AuthObject } from '../domain/auth/authorize.js';
 import { poolFilter } from '../domain/auth/authorize.js';
 import type { AclResourceType } from '../domain/auth/acl.js';
+import type { ChmodPlan } from '../domain/auth/permissions.js';
 import { chmodRequestFromOctal, parseChmod, planChmod } from '../domain/auth/permissions.js';
 import { groupAuthObject, userAuthObject } from '../domain/auth/users.js';
 import { NimbusError } from '../domain/errors.js';
@@ -52,13 +53,21 @@ export async function ownedListFilter(
   }
 }
 
-export function ownedAuthObject(type: AclResourceType, o: OwnedObject): AuthObject {
-  return { type, id: o.id, uid: o.uid, gid: o.gid, permissions: o.permissions, lock: o.lock };
+/** The authorization object of an owned object; `clusterIds` for those in clusters (DATASTORE, NET). */
+export function ownedAuthObject(
+  type: AclResourceType,
+  o: OwnedObject,
+  clusterIds?: readonly number[],
+): AuthObject {
+  const base = { type, id: o.id, uid: o.uid, gid: o.gid, permissions: o.permissions };
+  return clusterIds === undefined ? { ...base, lock: o.lock } : { ...base, clusterIds, lock: o.lock };
 }
 
 /**
- * `one.*.chown`: the new owner and group (-1 or absent keeps them). Needs ADMIN on the object,
- * MANAGE on the new owner and USE on the new group; both must exist.
+ * `one.*.chown`: the new owner and group (negative or absent keeps them). Needs ADMIN on the
+ * object, MANAGE on the new owner and USE on the new group; both must exist. With `onlyChanges`
+ * only -1 or absent keeps a field, and an owner or group equal to the current one is neither
+ * looked up nor authorized.
  */
 export async function planChown(
   tx: Repositories,
@@ -67,43 +76,55 @@ export async function planChown(
   object: AuthObject,
   request: { readonly uid?: number | undefined; readonly gid?: number | undefined },
   method: string,
+  options: { readonly onlyChanges?: boolean } = {},
 ): Promise<{ uid: number; gid: number }> {
-  const uid = request.uid ?? -1;
-  const gid = request.gid ?? -1;
+  const given = (value: number | undefined, current: number): number =>
+    value === undefined || (options.onlyChanges === true ? value === -1 || value === current : value < 0)
+      ? -1
+      : value;
+  const uid = given(request.uid, object.uid);
+  const gid = given(request.gid, object.gid);
   const items: AuthItem[] = [{ operation: 'ADMIN', object }];
-  if (uid >= 0) {
+  if (uid !== -1) {
     const user = await tx.users.find(uid);
     if (user === undefined) throw new NimbusError('NOT_FOUND', `user ${uid} does not exist`, 'uid');
     items.push({ operation: 'MANAGE', object: userAuthObject(user) });
   }
-  if (gid >= 0) {
+  if (gid !== -1) {
     const group = await tx.groups.find(gid);
     if (group === undefined) throw new NimbusError('NOT_FOUND', `group ${gid} does not exist`, 'gid');
     items.push({ operation: 'USE', object: groupAuthObject(group) });
   }
   ctx.authorize(caller, items, method);
-  return { uid: uid >= 0 ? uid : object.uid, gid: gid >= 0 ? gid : object.gid };
+  return { uid: uid !== -1 ? uid : object.uid, gid: gid !== -1 ? gid : object.gid };
 }
 
-/** `one.*.chmod` with all nine bits given (octal "640" or "um-u-----"); returns the new bits. */
+/** A chmod with all nine (parsed) bits: the new bits and the right it needs (MANAGE or ADMIN). */
+export function planPermissionBits(caller: Caller, current: number, bits: number): ChmodPlan {
+  return unwrap(planChmod(current, chmodRequestFromOctal(bits), { isAdmin: caller.isOneadmin }));
+}
+
+/**
+ * `one.*.chmod` with all nine bits given (octal "640" or "um-u-----", or bits parsed already);
+ * authorizes the change and returns the new bits.
+ */
 export function planPermissions(
   ctx: ControllerContext,
   caller: Caller,
   object: AuthObject,
-  octet: string,
+  octet: string | number,
   method: string,
 ): number {
   const perms = parseChmod(octet);
   if (!perms.ok) throw new NimbusError(perms.error.code, perms.error.message, 'octet');
-  const plan = unwrap(
-    planChmod(object.permissions, chmodRequestFromOctal(perms.value), { isAdmin: caller.isOneadmin }),
-  );
+  const plan = planPermissionBits(caller, object.permissions, perms.value);
   ctx.authorize(caller, { operation: plan.operation, object }, method);
   return plan.permissions;
 }
 
-export function checkedName(name: string): string {
+/** A valid object name; errors name `field` ('name' for the REST body, 'NAME' for a template). */
+export function checkedName(name: string, field = 'name'): string {
   const valid = validateObjectName(name);
-  if (!valid.ok) throw new NimbusError(valid.error.code, valid.error.message, 'name');
+  if (!valid.ok) throw new NimbusError(valid.error.code, valid.error.message, field);
   return valid.value;
 }

@@ -13,14 +13,7 @@ import {
   poolFilter,
   type AuthObject,
 } from '../domain/auth/authorize.js';
-import {
-  chmodRequestFromOctal,
-  defaultPermissions,
-  DEFAULT_UMASK,
-  parseChmod,
-  parseUmask,
-  planChmod,
-} from '../domain/auth/permissions.js';
+import { defaultPermissions, DEFAULT_UMASK, parseChmod, parseUmask } from '../domain/auth/permissions.js';
 import { groupAuthObject, userAuthObject } from '../domain/auth/users.js';
 import { NimbusError } from '../domain/errors.js';
 import { validateObjectName } from '../domain/object.js';
@@ -51,6 +44,7 @@ import {
 import type { Repositories, VnetFilter } from '../store/index.js';
 import type { Caller } from './caller.js';
 import type { ControllerContext } from './context.js';
+import { checkedName, ownedAuthObject, planPermissionBits } from './ownership.js';
 import { chargeQuota, releaseQuota } from './quotas.js';
 import { unwrap } from './results.js';
 
@@ -104,15 +98,7 @@ export interface VnetListQuery {
 }
 
 export function vnetAuthObject(vnet: VnetRecord): AuthObject {
-  return {
-    type: 'NET',
-    id: vnet.id,
-    uid: vnet.uid,
-    gid: vnet.gid,
-    permissions: vnet.permissions,
-    clusterIds: vnet.clusters,
-    lock: vnet.lock,
-  };
+  return ownedAuthObject('NET', vnet, vnet.clusters);
 }
 
 /** Clusters have no owner; joining one needs ADMIN on it (RequestManagerAllocate). */
@@ -349,7 +335,7 @@ export class VnetService {
   }
 
   async rename(caller: Caller, id: number, newName: string): Promise<void> {
-    const name = unwrap(validateObjectName(newName));
+    const name = checkedName(newName, 'NAME');
     await this.ctx.store.transaction(
       async (tx) => {
         const vnet = await tx.vnets.get(id);
@@ -396,13 +382,11 @@ export class VnetService {
 
   /** one.vn.chmod: MANAGE, or ADMIN when an ADMIN bit changes. */
   async chmod(caller: Caller, id: number, octet: string): Promise<void> {
-    const permissions = unwrap(parseChmod(octet));
+    const bits = unwrap(parseChmod(octet));
     await this.ctx.store.transaction(
       async (tx) => {
         const vnet = await tx.vnets.get(id);
-        const plan = unwrap(
-          planChmod(vnet.permissions, chmodRequestFromOctal(permissions), { isAdmin: caller.isOneadmin }),
-        );
+        const plan = planPermissionBits(caller, vnet.permissions, bits);
         this.authorizeVnet(caller, plan.operation, vnet, 'one.vn.chmod');
         if (plan.permissions !== vnet.permissions)
           await tx.vnets.update({ ...vnet, permissions: plan.permissions });
