@@ -1,11 +1,11 @@
 import { ClusterService, type ClusterMemberKind } from '../../../controller/clusters.js';
-import { templateFromInput } from '../../../controller/template-input.js';
 import { ClusterCreate, ClusterListQuery, ClusterMemberParams } from '../../../protocol/clusters.js';
-import { Created, Done, IdParams, Rename, TemplateUpdate } from '../../../protocol/common.js';
+import { Created, Done, IdParams } from '../../../protocol/common.js';
 import { clusterBody } from '../../bodies/cluster.js';
 import type { RestApp, RestDeps } from '../app.js';
 import { pageOf } from '../paging.js';
 import { callerOf } from '../request-context.js';
+import { registerOwnedRoutes } from './owned.js';
 
 const tags = ['clusters'];
 
@@ -43,48 +43,21 @@ export function registerClusterRoutes(app: RestApp, { ctx }: RestDeps): void {
     },
   );
 
-  app.post(
-    '/api/v1/clusters/:id/rename',
-    {
-      schema: { tags, summary: 'Rename a cluster', params: IdParams, body: Rename, response: { 200: Done } },
+  // Rename is registered before the template route here (OpenAPI path order), hence two calls.
+  registerOwnedRoutes(app, {
+    collection: 'clusters',
+    tags,
+    rename: { summary: 'Rename a cluster', run: (caller, id, name) => clusters.rename(caller, id, name) },
+  });
+  registerOwnedRoutes(app, {
+    collection: 'clusters',
+    tags,
+    template: {
+      summary: 'Replace or merge the cluster template (RESERVED_CPU, RESERVED_MEM ...)',
+      run: (caller, id, template, merge) => clusters.updateTemplate(caller, id, template, merge),
     },
-    async (request) => {
-      await clusters.rename(callerOf(request), request.params.id, request.body.name);
-      return { ID: request.params.id };
-    },
-  );
-
-  app.put(
-    '/api/v1/clusters/:id/template',
-    {
-      schema: {
-        tags,
-        summary: 'Replace or merge the cluster template (RESERVED_CPU, RESERVED_MEM ...)',
-        params: IdParams,
-        body: TemplateUpdate,
-        response: { 200: Done },
-      },
-    },
-    async (request) => {
-      const template = templateFromInput(request.body.template);
-      await clusters.updateTemplate(
-        callerOf(request),
-        request.params.id,
-        template,
-        request.body.merge ?? false,
-      );
-      return { ID: request.params.id };
-    },
-  );
-
-  app.delete(
-    '/api/v1/clusters/:id',
-    { schema: { tags, summary: 'Delete an empty cluster', params: IdParams, response: { 200: Done } } },
-    async (request) => {
-      await clusters.delete(callerOf(request), request.params.id);
-      return { ID: request.params.id };
-    },
-  );
+    delete: { summary: 'Delete an empty cluster', run: (caller, id) => clusters.delete(caller, id) },
+  });
 
   // PUT adds the member (addhost / adddatastore / addvnet), DELETE removes it (delhost ...).
   for (const [collection, kind] of [

@@ -1,11 +1,12 @@
 import { DatastoreService, type DatastoreView } from '../../../controller/datastores.js';
 import { templateFromInput } from '../../../controller/template-input.js';
-import { Chmod, Chown, Created, Done, IdParams, Rename, TemplateUpdate } from '../../../protocol/common.js';
+import { Created, Done, IdParams } from '../../../protocol/common.js';
 import { DatastoreCreate, DatastoreListQuery } from '../../../protocol/datastores.js';
 import { datastoreBody } from '../../bodies/datastore.js';
 import type { RestApp, RestDeps } from '../app.js';
 import { pageOf } from '../paging.js';
 import { callerOf } from '../request-context.js';
+import { registerOwnedRoutes } from './owned.js';
 
 const tags = ['datastores'];
 
@@ -67,87 +68,22 @@ export function registerDatastoreRoutes(app: RestApp, { ctx }: RestDeps): void {
     );
   }
 
-  app.put(
-    '/api/v1/datastores/:id/template',
-    {
-      schema: {
-        tags,
-        summary: 'Replace or merge the datastore template',
-        params: IdParams,
-        body: TemplateUpdate,
-        response: { 200: Done },
-      },
+  registerOwnedRoutes(app, {
+    collection: 'datastores',
+    tags,
+    template: {
+      summary: 'Replace or merge the datastore template',
+      run: (caller, id, template, merge) => datastores.updateTemplate(caller, id, template, merge),
     },
-    async (request) => {
-      const template = templateFromInput(request.body.template);
-      await datastores.updateTemplate(
-        callerOf(request),
-        request.params.id,
-        template,
-        request.body.merge ?? false,
-      );
-      return { ID: request.params.id };
+    rename: { summary: 'Rename a datastore', run: (caller, id, name) => datastores.rename(caller, id, name) },
+    chown: {
+      summary: 'Change owner and/or group (-1 keeps)',
+      run: (caller, id, { uid, gid }) => datastores.chown(caller, id, uid, gid),
     },
-  );
-
-  app.post(
-    '/api/v1/datastores/:id/rename',
-    {
-      schema: {
-        tags,
-        summary: 'Rename a datastore',
-        params: IdParams,
-        body: Rename,
-        response: { 200: Done },
-      },
+    chmod: { summary: 'Change permissions', run: (caller, id, octet) => datastores.chmod(caller, id, octet) },
+    delete: {
+      summary: 'Delete a datastore without images',
+      run: (caller, id) => datastores.delete(caller, id),
     },
-    async (request) => {
-      await datastores.rename(callerOf(request), request.params.id, request.body.name);
-      return { ID: request.params.id };
-    },
-  );
-
-  app.post(
-    '/api/v1/datastores/:id/chown',
-    {
-      schema: {
-        tags,
-        summary: 'Change owner and/or group (-1 keeps)',
-        params: IdParams,
-        body: Chown,
-        response: { 200: Done },
-      },
-    },
-    async (request) => {
-      await datastores.chown(callerOf(request), request.params.id, request.body.uid, request.body.gid);
-      return { ID: request.params.id };
-    },
-  );
-
-  app.post(
-    '/api/v1/datastores/:id/chmod',
-    {
-      schema: { tags, summary: 'Change permissions', params: IdParams, body: Chmod, response: { 200: Done } },
-    },
-    async (request) => {
-      await datastores.chmod(callerOf(request), request.params.id, request.body.octet);
-      return { ID: request.params.id };
-    },
-  );
-
-  app.delete(
-    '/api/v1/datastores/:id',
-    {
-      schema: {
-        tags,
-        summary: 'Delete a datastore without images',
-        params: IdParams,
-        response: { 200: Done },
-      },
-    },
-    async (request) => {
-      await datastores.delete(callerOf(request), request.params.id);
-      return { ID: request.params.id };
-    },
-  );
+  });
 }

@@ -1,13 +1,14 @@
 import { GroupService } from '../../../controller/groups.js';
 import { QuotaService, requireQuotaBlocks } from '../../../controller/quotas.js';
 import { templateFromInput } from '../../../controller/template-input.js';
-import { Created, Done, IdParams, TemplateUpdate } from '../../../protocol/common.js';
+import { Created, Done, IdParams } from '../../../protocol/common.js';
 import { GroupAdminAdd, GroupAdminParams, GroupCreate, GroupListQuery } from '../../../protocol/groups.js';
 import { QuotaUpdate } from '../../../protocol/quotas.js';
 import { groupBody, quotasBody } from '../../bodies/group.js';
 import type { RestApp, RestDeps } from '../app.js';
 import { pageOf } from '../paging.js';
 import { callerOf } from '../request-context.js';
+import { registerOwnedRoutes } from './owned.js';
 
 const tags = ['groups'];
 
@@ -48,28 +49,14 @@ export function registerGroupRoutes(app: RestApp, { ctx }: RestDeps): void {
     async (request) => ({ GROUP: groupBody(await groups.get(callerOf(request), request.params.id)) }),
   );
 
-  app.put(
-    '/api/v1/groups/:id/template',
-    {
-      schema: {
-        tags,
-        summary: 'Replace or merge the group template',
-        params: IdParams,
-        body: TemplateUpdate,
-        response: { 200: Done },
-      },
+  registerOwnedRoutes(app, {
+    collection: 'groups',
+    tags,
+    template: {
+      summary: 'Replace or merge the group template',
+      run: (caller, id, template, merge) => groups.updateTemplate(caller, id, template, merge),
     },
-    async (request) => {
-      const template = templateFromInput(request.body.template);
-      await groups.updateTemplate(
-        callerOf(request),
-        request.params.id,
-        template,
-        request.body.merge ?? false,
-      );
-      return { ID: request.params.id };
-    },
-  );
+  });
 
   app.post(
     '/api/v1/groups/:id/admins',

@@ -1,12 +1,12 @@
 import { HostService } from '../../../controller/hosts.js';
-import { templateFromInput } from '../../../controller/template-input.js';
 import { HostStatus } from '../../../domain/host/index.js';
-import { Created, Done, IdParams, Rename, TemplateUpdate } from '../../../protocol/common.js';
+import { Created, Done, IdParams } from '../../../protocol/common.js';
 import { HostCreate, HostListQuery } from '../../../protocol/hosts.js';
 import { hostBody } from '../../bodies/host.js';
 import type { RestApp, RestDeps } from '../app.js';
 import { pageOf } from '../paging.js';
 import { callerOf } from '../request-context.js';
+import { registerOwnedRoutes } from './owned.js';
 
 const tags = ['hosts'];
 
@@ -61,39 +61,14 @@ export function registerHostRoutes(app: RestApp, { ctx }: RestDeps): void {
     );
   }
 
-  app.put(
-    '/api/v1/hosts/:id/template',
-    {
-      schema: {
-        tags,
-        summary: 'Replace or merge the host template (RESERVED_CPU, RESERVED_MEM ...)',
-        params: IdParams,
-        body: TemplateUpdate,
-        response: { 200: Done },
-      },
+  registerOwnedRoutes(app, {
+    collection: 'hosts',
+    tags,
+    template: {
+      summary: 'Replace or merge the host template (RESERVED_CPU, RESERVED_MEM ...)',
+      run: (caller, id, template, merge) => hosts.updateTemplate(caller, id, template, merge),
     },
-    async (request) => {
-      const template = templateFromInput(request.body.template);
-      await hosts.updateTemplate(callerOf(request), request.params.id, template, request.body.merge ?? false);
-      return { ID: request.params.id };
-    },
-  );
-
-  app.post(
-    '/api/v1/hosts/:id/rename',
-    { schema: { tags, summary: 'Rename a host', params: IdParams, body: Rename, response: { 200: Done } } },
-    async (request) => {
-      await hosts.rename(callerOf(request), request.params.id, request.body.name);
-      return { ID: request.params.id };
-    },
-  );
-
-  app.delete(
-    '/api/v1/hosts/:id',
-    { schema: { tags, summary: 'Delete a host without VMs', params: IdParams, response: { 200: Done } } },
-    async (request) => {
-      await hosts.delete(callerOf(request), request.params.id);
-      return { ID: request.params.id };
-    },
-  );
+    rename: { summary: 'Rename a host', run: (caller, id, name) => hosts.rename(caller, id, name) },
+    delete: { summary: 'Delete a host without VMs', run: (caller, id) => hosts.delete(caller, id) },
+  });
 }

@@ -3,16 +3,7 @@ import { ImageService } from '../../../controller/images.js';
 import { templateFromInput } from '../../../controller/template-input.js';
 import { NimbusError } from '../../../domain/errors.js';
 import type { ImageRecord } from '../../../domain/image/index.js';
-import {
-  Chmod,
-  Chown,
-  Created,
-  Done,
-  ErrorBody,
-  IdParams,
-  Rename,
-  TemplateUpdate,
-} from '../../../protocol/common.js';
+import { Created, Done, ErrorBody, IdParams } from '../../../protocol/common.js';
 import {
   ImageChtype,
   ImageClone,
@@ -24,6 +15,7 @@ import { imageBody } from '../../bodies/image.js';
 import type { RestApp, RestDeps } from '../app.js';
 import { errorBody } from '../errors.js';
 import { callerOf } from '../request-context.js';
+import { registerOwnedRoutes } from './owned.js';
 
 const tags = ['images'];
 
@@ -129,65 +121,20 @@ export function registerImageRoutes(app: RestApp, { ctx }: RestDeps): void {
     },
   );
 
-  app.put(
-    '/api/v1/images/:id/template',
-    {
-      schema: {
-        tags,
-        summary: 'Replace or merge the image template',
-        params: IdParams,
-        body: TemplateUpdate,
-        response: { 200: Done },
-      },
+  registerOwnedRoutes(app, {
+    collection: 'images',
+    tags,
+    template: {
+      summary: 'Replace or merge the image template',
+      run: (caller, id, template, merge) => images.updateTemplate(caller, id, template, merge),
     },
-    async (request) => {
-      const template = templateFromInput(request.body.template);
-      await images.updateTemplate(
-        callerOf(request),
-        request.params.id,
-        template,
-        request.body.merge ?? false,
-      );
-      return { ID: request.params.id };
+    rename: { summary: 'Rename an image', run: (caller, id, name) => images.rename(caller, id, name) },
+    chown: {
+      summary: 'Change owner and/or group',
+      run: (caller, id, owner) => images.chown(caller, id, owner),
     },
-  );
-
-  app.post(
-    '/api/v1/images/:id/rename',
-    { schema: { tags, summary: 'Rename an image', params: IdParams, body: Rename, response: { 200: Done } } },
-    async (request) => {
-      await images.rename(callerOf(request), request.params.id, request.body.name);
-      return { ID: request.params.id };
-    },
-  );
-
-  app.post(
-    '/api/v1/images/:id/chown',
-    {
-      schema: {
-        tags,
-        summary: 'Change owner and/or group',
-        params: IdParams,
-        body: Chown,
-        response: { 200: Done },
-      },
-    },
-    async (request) => {
-      await images.chown(callerOf(request), request.params.id, request.body);
-      return { ID: request.params.id };
-    },
-  );
-
-  app.post(
-    '/api/v1/images/:id/chmod',
-    {
-      schema: { tags, summary: 'Change permissions', params: IdParams, body: Chmod, response: { 200: Done } },
-    },
-    async (request) => {
-      await images.chmod(callerOf(request), request.params.id, request.body.octet);
-      return { ID: request.params.id };
-    },
-  );
+    chmod: { summary: 'Change permissions', run: (caller, id, octet) => images.chmod(caller, id, octet) },
+  });
 
   app.post(
     '/api/v1/images/:id/clone',

@@ -1,15 +1,6 @@
 import { templateFromInput } from '../../../controller/template-input.js';
 import { VmTemplateService } from '../../../controller/vmtemplates.js';
-import {
-  Chmod,
-  Chown,
-  Created,
-  Done,
-  IdParams,
-  ListQuery,
-  Rename,
-  TemplateUpdate,
-} from '../../../protocol/common.js';
+import { Created, Done, IdParams, ListQuery } from '../../../protocol/common.js';
 import {
   Instantiated,
   VmTemplateClone,
@@ -19,6 +10,7 @@ import {
 import { vmTemplateBody } from '../../bodies/vmtemplate.js';
 import type { RestApp, RestDeps } from '../app.js';
 import { callerOf } from '../request-context.js';
+import { registerOwnedRoutes } from './owned.js';
 
 const tags = ['templates'];
 
@@ -70,68 +62,23 @@ export function registerTemplateRoutes(app: RestApp, { ctx }: RestDeps): void {
     },
   );
 
-  app.put(
-    '/api/v1/templates/:id/template',
-    {
-      schema: {
-        tags,
-        summary: 'Replace or merge the template contents',
-        params: IdParams,
-        body: TemplateUpdate,
-        response: { 200: Done },
-      },
+  registerOwnedRoutes(app, {
+    collection: 'templates',
+    tags,
+    template: {
+      summary: 'Replace or merge the template contents',
+      run: (caller, id, template, merge) => templates.update(caller, id, template, merge),
     },
-    async (request) => {
-      const template = templateFromInput(request.body.template);
-      await templates.update(callerOf(request), request.params.id, template, request.body.merge ?? false);
-      return { ID: request.params.id };
+    rename: {
+      summary: 'Rename a VM template',
+      run: (caller, id, name) => templates.rename(caller, id, name),
     },
-  );
-
-  app.post(
-    '/api/v1/templates/:id/rename',
-    {
-      schema: {
-        tags,
-        summary: 'Rename a VM template',
-        params: IdParams,
-        body: Rename,
-        response: { 200: Done },
-      },
+    chown: {
+      summary: 'Change owner and/or group (-1 keeps)',
+      run: (caller, id, owner) => templates.chown(caller, id, owner),
     },
-    async (request) => {
-      await templates.rename(callerOf(request), request.params.id, request.body.name);
-      return { ID: request.params.id };
-    },
-  );
-
-  app.post(
-    '/api/v1/templates/:id/chown',
-    {
-      schema: {
-        tags,
-        summary: 'Change owner and/or group (-1 keeps)',
-        params: IdParams,
-        body: Chown,
-        response: { 200: Done },
-      },
-    },
-    async (request) => {
-      await templates.chown(callerOf(request), request.params.id, request.body);
-      return { ID: request.params.id };
-    },
-  );
-
-  app.post(
-    '/api/v1/templates/:id/chmod',
-    {
-      schema: { tags, summary: 'Change permissions', params: IdParams, body: Chmod, response: { 200: Done } },
-    },
-    async (request) => {
-      await templates.chmod(callerOf(request), request.params.id, request.body.octet);
-      return { ID: request.params.id };
-    },
-  );
+    chmod: { summary: 'Change permissions', run: (caller, id, octet) => templates.chmod(caller, id, octet) },
+  });
 
   app.post(
     '/api/v1/templates/:id/clone',

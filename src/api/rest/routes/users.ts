@@ -1,11 +1,11 @@
 import { UserService } from '../../../controller/users.js';
-import { templateFromInput } from '../../../controller/template-input.js';
-import { Created, Done, IdParams, TemplateUpdate } from '../../../protocol/common.js';
+import { Created, Done, IdParams } from '../../../protocol/common.js';
 import { GroupChange, PasswordChange, UserCreate, UserListQuery } from '../../../protocol/users.js';
 import { userBody } from '../../bodies/user.js';
 import type { RestApp, RestDeps } from '../app.js';
 import { pageOf } from '../paging.js';
 import { callerOf } from '../request-context.js';
+import { registerOwnedRoutes } from './owned.js';
 
 const tags = ['users'];
 
@@ -98,32 +98,13 @@ export function registerUserRoutes(app: RestApp, { ctx }: RestDeps): void {
     );
   }
 
-  app.put(
-    '/api/v1/users/:id/template',
-    {
-      schema: {
-        tags,
-        summary: 'Replace or merge the user template',
-        params: IdParams,
-        body: TemplateUpdate,
-        response: { 200: Done },
-      },
+  registerOwnedRoutes(app, {
+    collection: 'users',
+    tags,
+    template: {
+      summary: 'Replace or merge the user template',
+      run: (caller, id, template, merge) => users.updateTemplate(caller, id, template, merge),
     },
-    async (request) => {
-      const template = templateFromInput(request.body.template);
-      await users.updateTemplate(callerOf(request), request.params.id, template, request.body.merge ?? false);
-      return { ID: request.params.id };
-    },
-  );
-
-  app.delete(
-    '/api/v1/users/:id',
-    {
-      schema: { tags, summary: 'Delete a user that owns nothing', params: IdParams, response: { 200: Done } },
-    },
-    async (request) => {
-      await users.delete(callerOf(request), request.params.id);
-      return { ID: request.params.id };
-    },
-  );
+    delete: { summary: 'Delete a user that owns nothing', run: (caller, id) => users.delete(caller, id) },
+  });
 }

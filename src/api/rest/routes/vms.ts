@@ -1,10 +1,11 @@
 import { templateFromInput } from '../../../controller/template-input.js';
 import { VmService } from '../../../controller/vms.js';
-import { Chmod, Chown, Created, Done, IdParams, Rename, TemplateUpdate } from '../../../protocol/common.js';
+import { Created, IdParams } from '../../../protocol/common.js';
 import { VmCreate, VmCreateQuery, VmListQuery } from '../../../protocol/vms.js';
 import { ShortBodyCache, vmBody } from '../../bodies/vm.js';
 import type { RestApp, RestDeps } from '../app.js';
 import { callerOf } from '../request-context.js';
+import { registerOwnedRoutes } from './owned.js';
 
 const tags = ['vms'];
 
@@ -79,79 +80,22 @@ export function registerVmRoutes(app: RestApp, { ctx }: RestDeps): void {
     },
   );
 
-  app.put(
-    '/api/v1/vms/:id/template',
-    {
-      schema: {
-        tags,
-        summary: 'Replace or merge the USER_TEMPLATE',
-        params: IdParams,
-        body: TemplateUpdate,
-        response: { 200: Done },
-      },
+  registerOwnedRoutes(app, {
+    collection: 'vms',
+    tags,
+    template: {
+      summary: 'Replace or merge the USER_TEMPLATE',
+      run: (caller, id, template, merge) => vms.updateUserTemplate(caller, id, template, merge),
     },
-    async (request) => {
-      const template = templateFromInput(request.body.template);
-      await vms.updateUserTemplate(
-        callerOf(request),
-        request.params.id,
-        template,
-        request.body.merge ?? false,
-      );
-      return { ID: request.params.id };
+    rename: { summary: 'Rename a VM', run: (caller, id, name) => vms.rename(caller, id, name) },
+    chown: {
+      summary: 'Change owner and/or group (-1 keeps); quota usage moves along',
+      run: (caller, id, owner) => vms.chown(caller, id, owner),
     },
-  );
-
-  app.post(
-    '/api/v1/vms/:id/rename',
-    { schema: { tags, summary: 'Rename a VM', params: IdParams, body: Rename, response: { 200: Done } } },
-    async (request) => {
-      await vms.rename(callerOf(request), request.params.id, request.body.name);
-      return { ID: request.params.id };
+    chmod: { summary: 'Change permissions', run: (caller, id, octet) => vms.chmod(caller, id, octet) },
+    delete: {
+      summary: 'End a VM that has not reached a host (PENDING, HOLD); it stays listed as DONE',
+      run: (caller, id) => vms.delete(caller, id),
     },
-  );
-
-  app.post(
-    '/api/v1/vms/:id/chown',
-    {
-      schema: {
-        tags,
-        summary: 'Change owner and/or group (-1 keeps); quota usage moves along',
-        params: IdParams,
-        body: Chown,
-        response: { 200: Done },
-      },
-    },
-    async (request) => {
-      await vms.chown(callerOf(request), request.params.id, request.body);
-      return { ID: request.params.id };
-    },
-  );
-
-  app.post(
-    '/api/v1/vms/:id/chmod',
-    {
-      schema: { tags, summary: 'Change permissions', params: IdParams, body: Chmod, response: { 200: Done } },
-    },
-    async (request) => {
-      await vms.chmod(callerOf(request), request.params.id, request.body.octet);
-      return { ID: request.params.id };
-    },
-  );
-
-  app.delete(
-    '/api/v1/vms/:id',
-    {
-      schema: {
-        tags,
-        summary: 'End a VM that has not reached a host (PENDING, HOLD); it stays listed as DONE',
-        params: IdParams,
-        response: { 200: Done },
-      },
-    },
-    async (request) => {
-      await vms.delete(callerOf(request), request.params.id);
-      return { ID: request.params.id };
-    },
-  );
+  });
 }

@@ -1,15 +1,6 @@
 import { templateFromInput } from '../../../controller/template-input.js';
 import { VnetService } from '../../../controller/vnets.js';
-import {
-  Chmod,
-  Chown,
-  Created,
-  Done,
-  IdParams,
-  ListQuery,
-  Rename,
-  TemplateUpdate,
-} from '../../../protocol/common.js';
+import { Created, Done, IdParams, ListQuery } from '../../../protocol/common.js';
 import {
   ArParams,
   LeaseListQuery,
@@ -21,6 +12,7 @@ import {
 import { leaseListBody, vnetBody } from '../../bodies/vnet.js';
 import type { RestApp, RestDeps } from '../app.js';
 import { callerOf } from '../request-context.js';
+import { registerOwnedRoutes } from './owned.js';
 
 const tags = ['vnets'];
 
@@ -85,78 +77,24 @@ export function registerVnetRoutes(app: RestApp, { ctx }: RestDeps): void {
     },
   );
 
-  app.put(
-    '/api/v1/vnets/:id/template',
-    {
-      schema: {
-        tags,
-        summary: 'Replace or merge the network template',
-        params: IdParams,
-        body: TemplateUpdate,
-        response: { 200: Done },
-      },
+  registerOwnedRoutes(app, {
+    collection: 'vnets',
+    tags,
+    template: {
+      summary: 'Replace or merge the network template',
+      run: (caller, id, template, merge) => vnets.updateTemplate(caller, id, template, merge),
     },
-    async (request) => {
-      const template = templateFromInput(request.body.template);
-      await vnets.updateTemplate(callerOf(request), request.params.id, template, request.body.merge ?? false);
-      return { ID: request.params.id };
+    rename: { summary: 'Rename a network', run: (caller, id, name) => vnets.rename(caller, id, name) },
+    chown: {
+      summary: 'Change owner and/or group (-1 keeps)',
+      run: (caller, id, { uid, gid }) => vnets.chown(caller, id, uid, gid),
     },
-  );
-
-  app.post(
-    '/api/v1/vnets/:id/rename',
-    {
-      schema: { tags, summary: 'Rename a network', params: IdParams, body: Rename, response: { 200: Done } },
+    chmod: { summary: 'Change permissions', run: (caller, id, octet) => vnets.chmod(caller, id, octet) },
+    delete: {
+      summary: 'Delete a network whose leases no VM uses (held leases go with it)',
+      run: (caller, id) => vnets.delete(caller, id),
     },
-    async (request) => {
-      await vnets.rename(callerOf(request), request.params.id, request.body.name);
-      return { ID: request.params.id };
-    },
-  );
-
-  app.post(
-    '/api/v1/vnets/:id/chown',
-    {
-      schema: {
-        tags,
-        summary: 'Change owner and/or group (-1 keeps)',
-        params: IdParams,
-        body: Chown,
-        response: { 200: Done },
-      },
-    },
-    async (request) => {
-      await vnets.chown(callerOf(request), request.params.id, request.body.uid, request.body.gid);
-      return { ID: request.params.id };
-    },
-  );
-
-  app.post(
-    '/api/v1/vnets/:id/chmod',
-    {
-      schema: { tags, summary: 'Change permissions', params: IdParams, body: Chmod, response: { 200: Done } },
-    },
-    async (request) => {
-      await vnets.chmod(callerOf(request), request.params.id, request.body.octet);
-      return { ID: request.params.id };
-    },
-  );
-
-  app.delete(
-    '/api/v1/vnets/:id',
-    {
-      schema: {
-        tags,
-        summary: 'Delete a network whose leases no VM uses (held leases go with it)',
-        params: IdParams,
-        response: { 200: Done },
-      },
-    },
-    async (request) => {
-      await vnets.delete(callerOf(request), request.params.id);
-      return { ID: request.params.id };
-    },
-  );
+  });
 
   app.post(
     '/api/v1/vnets/:id/ar',
