@@ -4,7 +4,6 @@
  * and store the VM — all inside the caller's transaction, so any refusal leaves nothing behind.
  * Also the inverse for VMs that never left the controller (`releaseVmResources`).
  */
-import type { AuthObject } from '../domain/auth/authorize.js';
 import { defaultPermissions, parseUmask } from '../domain/auth/permissions.js';
 import type { DatastoreRecord } from '../domain/datastore/record.js';
 import { fail, NimbusError, ok, type Result } from '../domain/errors.js';
@@ -34,6 +33,8 @@ import {
 } from '../domain/vnet/index.js';
 import type { Repositories } from '../store/index.js';
 import type { Caller } from './caller.js';
+import { imageAuthObject } from './images.js';
+import { vnetAuthObject } from './vnets.js';
 import { unwrap } from './results.js';
 import type { ControllerContext } from './context.js';
 import { chargeQuota, releaseQuota, type QuotaCharge } from './quotas.js';
@@ -288,29 +289,6 @@ export interface AllocateRequest {
   readonly templateId?: number;
   /** For messages: `one.vm.allocate`, `one.template.instantiate`. */
   readonly method: string;
-}
-
-function imageAuthObject(image: ImageRecord): AuthObject {
-  return {
-    type: 'IMAGE',
-    id: image.id,
-    uid: image.uid,
-    gid: image.gid,
-    permissions: image.permissions,
-    lock: image.lock,
-  };
-}
-
-function vnetAuthObject(vnet: VnetRecord): AuthObject {
-  return {
-    type: 'NET',
-    id: vnet.id,
-    uid: vnet.uid,
-    gid: vnet.gid,
-    permissions: vnet.permissions,
-    clusterIds: vnet.clusters,
-    lock: vnet.lock,
-  };
 }
 
 function integerField(value: string, field: string): number {
