@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN_PASSWORD, startTestNimbus, type Requester, type TestNimbus } from './harness.js';
-
-const run = promisify(execFile);
+import { cliRunner, startTestNimbus, type Requester, type TestNimbus } from './harness.js';
 
 interface AclBody {
   ID: number;
@@ -117,10 +113,7 @@ describe('ACL rules', () => {
   });
 
   describe('CLI', () => {
-    const nimbus = (...args: string[]) =>
-      run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-        env: { ...process.env, NIMBUS_ENDPOINT: t.nimbus.url, NIMBUS_AUTH: `oneadmin:${ADMIN_PASSWORD}` },
-      });
+    const nimbus = (...args: string[]) => cliRunner(t).run(...args);
 
     it('creates, lists as oneacl does, and deletes', async () => {
       const created = await nimbus('acl', 'create', '@1 HOST/#0 USE');

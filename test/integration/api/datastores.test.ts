@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN_PASSWORD, startTestNimbus, type TestNimbus } from './harness.js';
-
-const run = promisify(execFile);
+import { cliRunner, startTestNimbus, type TestNimbus } from './harness.js';
 
 describe('datastores', () => {
   let t: TestNimbus;
@@ -239,18 +235,8 @@ describe('datastores', () => {
   });
 
   describe('CLI', () => {
-    const nimbus = (...args: string[]) =>
-      run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-        env: { ...process.env, NIMBUS_ENDPOINT: t.nimbus.url, NIMBUS_AUTH: `oneadmin:${ADMIN_PASSWORD}` },
-      });
-    const failing = async (...args: string[]) => {
-      try {
-        await nimbus(...args);
-      } catch (error) {
-        return error as { code: number; stdout: string; stderr: string };
-      }
-      assert.fail(`nimbus ${args.join(' ')} succeeded`);
-    };
+    const nimbus = (...args: string[]) => cliRunner(t).run(...args);
+    const failing = (...args: string[]) => cliRunner(t).fail(...args);
 
     it('creates from a file, lists, shows and deletes', async () => {
       const file = join(t.home, 'ds.txt');

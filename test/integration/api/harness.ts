@@ -2,9 +2,12 @@
  * An in-process nimbusd for API tests: SQLite in a temporary state directory, a dummy host 0,
  * oneadmin's password known. Requests go through `app.inject` (no port) unless `listen` is set.
  */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig } from '../../../src/controller/config.js';
 import { startNimbus, type RunningNimbus } from '../../../src/daemon.js';
@@ -98,6 +101,63 @@ export async function startTestNimbus(
     async close() {
       await nimbus.close();
       await rm(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The outcome of one CLI run: its exit code (0 on success) and what it printed. */
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface CliRunner {
+  /** Runs `nimbus ...args`; resolves with its output, rejects (with code, stdout, stderr) on a non-zero exit. */
+  run(...args: string[]): Promise<{ stdout: string; stderr: string }>;
+  /** Runs `nimbus ...args`, which must fail; resolves with the failure, fails the test if it succeeds. */
+  fail(...args: string[]): Promise<CliResult>;
+  /** Runs `nimbus ...args` and resolves with its outcome whether it succeeds or fails. */
+  settle(...args: string[]): Promise<CliResult>;
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Runs the real CLI (`src/cli/main.ts`) as a child process against `t`, as oneadmin unless `auth`
+ * (NIMBUS_AUTH, `user:password`) says otherwise; `env` is added to the environment. Argv only, no shell.
+ */
+export function cliRunner(
+  t: TestNimbus,
+  options: { auth?: string; env?: Record<string, string> } = {},
+): CliRunner {
+  const run = (...args: string[]): Promise<{ stdout: string; stderr: string }> =>
+    execFileAsync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      env: {
+        ...process.env,
+        NIMBUS_ENDPOINT: t.nimbus.url,
+        NIMBUS_AUTH: options.auth ?? `oneadmin:${ADMIN_PASSWORD}`,
+        ...options.env,
+      },
+    });
+  return {
+    run,
+    async fail(...args) {
+      try {
+        await run(...args);
+      } catch (error) {
+        return error as CliResult;
+      }
+      assert.fail(`nimbus ${args.join(' ')} succeeded`);
+    },
+    async settle(...args) {
+      try {
+        const { stdout, stderr } = await run(...args);
+        return { code: 0, stdout, stderr };
+      } catch (error) {
+        const e = error as CliResult;
+        return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+      }
     },
   };
 }

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import {
   ADMIN_PASSWORD,
+  cliRunner,
   startTestNimbus,
   type ApiAnswer,
   type Requester,
@@ -585,21 +586,7 @@ describe('nimbus image (CLI)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-    try {
-      const { stdout, stderr } = await execFileAsync(
-        process.execPath,
-        ['--import', 'tsx', 'src/cli/main.ts', ...args],
-        {
-          env: { ...process.env, NIMBUS_ENDPOINT: t.nimbus.url, NIMBUS_AUTH: `oneadmin:${ADMIN_PASSWORD}` },
-        },
-      );
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const cli = (...args: string[]) => cliRunner(t).settle(...args);
   const idOf = (stdout: string): number => {
     const match = /^ID: (\d+)\n$/.exec(stdout);
     assert.ok(match, `stdout is only "ID: N": ${JSON.stringify(stdout)}`);

@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import type { ImageRecord } from '../../../src/domain/image/record.js';
 import type { VnetRecord } from '../../../src/domain/vnet/record.js';
 import type { NewRecord } from '../../../src/store/index.js';
 import { addressRange, image, vnet } from '../store/fixtures.js';
-import { ADMIN_PASSWORD, startTestNimbus, type Requester, type TestNimbus } from './harness.js';
-
-const run = promisify(execFile);
+import { cliRunner, startTestNimbus, type Requester, type TestNimbus } from './harness.js';
 
 /** An image as the image service leaves it: READY in datastore 1, used by no VM. */
 function imageRecord(overrides: Partial<NewRecord<ImageRecord>> = {}): NewRecord<ImageRecord> {
@@ -329,13 +325,7 @@ describe('VMs: allocate, list, show, update, delete', () => {
   });
 
   it('CLI: vm create, list table like onevm, show --json, delete', async () => {
-    const env = {
-      ...process.env,
-      NIMBUS_ENDPOINT: t.nimbus.url,
-      NIMBUS_AUTH: `oneadmin:${ADMIN_PASSWORD}`,
-    };
-    const cli = (...args: string[]) =>
-      run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env, cwd: process.cwd() });
+    const cli = cliRunner(t).run;
     const { writeFile } = await import('node:fs/promises');
     const file = `${t.home}/vm.tmpl`;
     await writeFile(file, 'NAME = cli-vm\nMEMORY = 1024\nCPU = 2\n');

@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import type { ImageRecord } from '../../../src/domain/image/record.js';
 import type { VnetRecord } from '../../../src/domain/vnet/record.js';
 import type { NewRecord } from '../../../src/store/index.js';
 import { addressRange, image, vnet } from '../store/fixtures.js';
-import { ADMIN_PASSWORD, startTestNimbus, type Requester, type TestNimbus } from './harness.js';
-
-const run = promisify(execFile);
+import { cliRunner, startTestNimbus, type Requester, type TestNimbus } from './harness.js';
 
 /** An image as the image service leaves it: READY in datastore 1, used by no VM. */
 function imageRecord(overrides: Partial<NewRecord<ImageRecord>> = {}): NewRecord<ImageRecord> {
@@ -295,9 +291,7 @@ describe('VM templates: create, list, show, update, clone, delete, instantiate',
   });
 
   it('CLI: template create, list, show, instantiate --multiple', async () => {
-    const env = { ...process.env, NIMBUS_ENDPOINT: t.nimbus.url, NIMBUS_AUTH: `oneadmin:${ADMIN_PASSWORD}` };
-    const cli = (...args: string[]) =>
-      run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env, cwd: process.cwd() });
+    const cli = cliRunner(t).run;
     const file = `${t.home}/cli.tmpl`;
     await writeFile(file, 'NAME = cli-tpl\nMEMORY = 128\nCPU = 1\n');
     const created = await cli('template', 'create', file);

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { aclRulesEqual, parseAclRule } from '../../../src/domain/auth/acl.js';
-import { ADMIN_PASSWORD, startTestNimbus, type TestNimbus } from './harness.js';
+import { cliRunner, startTestNimbus, type TestNimbus } from './harness.js';
 
 const PRIVATE = `
 NAME = "private"
@@ -570,22 +568,7 @@ describe('virtual network permissions', () => {
 
 describe('nimbus vnet (CLI)', () => {
   let t: TestNimbus;
-  const run = promisify(execFile);
-  async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await run(
-        process.execPath,
-        ['--import', 'tsx', 'src/cli/main.ts', ...args],
-        {
-          env: { ...process.env, NIMBUS_ENDPOINT: t.nimbus.url, NIMBUS_AUTH: `oneadmin:${ADMIN_PASSWORD}` },
-        },
-      );
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const cli = (...args: string[]) => cliRunner(t).settle(...args);
 
   before(async () => {
     t = await startTestNimbus({ listen: true });
