@@ -11,6 +11,9 @@ import { bootstrap } from './controller/bootstrap.js';
 import type { DaemonConfig } from './controller/config.js';
 import { createContext, type ControllerContext } from './controller/context.js';
 import { ImageService } from './controller/images.js';
+import { MonitoringService } from './controller/monitoring.js';
+import type { HubIntervals } from './controller/agents/hub.js';
+import { startLifecycle, type Lifecycle } from './controller/lifecycle/wiring.js';
 import { NimbusError } from './domain/errors.js';
 import { openStore, type Store } from './store/index.js';
 
@@ -18,6 +21,7 @@ export interface RunningNimbus {
   readonly app: RestApp;
   readonly store: Store;
   readonly ctx: ControllerContext;
+  readonly lifecycle: Lifecycle;
   /** http(s)://listen:port once listening; '' when started with `listen: false`. */
   readonly url: string;
   /** SHA-256 fingerprint of the TLS certificate, when serving TLS. */
@@ -30,6 +34,12 @@ export interface StartOptions {
   readonly logger?: Logger;
   /** false: build everything but do not open the port (tests use `app.inject`). */
   readonly listen?: boolean;
+  /** Agent push intervals (tests shorten them). */
+  readonly intervals?: Partial<HubIntervals>;
+  /** Seconds without an agent link before its host is ERROR (default: the VM interval). */
+  readonly hostLostAfterS?: number;
+  /** Run the placeholder placement of PENDING VMs (default true). */
+  readonly placement?: boolean;
 }
 
 /**
@@ -56,9 +66,26 @@ export async function startNimbus(config: DaemonConfig, options: StartOptions = 
     if (interrupted > 0)
       log.warn({ images: interrupted }, 'image copies interrupted by the last stop are now ERROR');
 
-    const tls = await tlsFor(config, log);
+    const monitoring = new MonitoringService(ctx, config.monitoring);
+    await monitoring.load();
+    monitoring.start();
+    const lifecycle = await startLifecycle(ctx, {
+      intervals: {
+        monitorHostS: config.monitoring.hostIntervalS,
+        monitorVmsS: config.monitoring.vmIntervalS,
+        pingS: 15,
+        ...options.intervals,
+      },
+      monitoring,
+      ...(options.hostLostAfterS !== undefined ? { hostLostAfterS: options.hostLostAfterS } : {}),
+      ...(options.placement !== undefined ? { placement: options.placement } : {}),
+    });
+    const tls = await tlsFor(config, log).catch(async (e: unknown) => {
+      await lifecycle.close();
+      throw e;
+    });
     const app = await buildRestApp(
-      { ctx, auth },
+      { ctx, auth, lifecycle, monitoring, fingerprint: tls?.fingerprint ?? null },
       { logger: log, ...(tls !== null ? { https: { key: tls.key, cert: tls.cert } } : {}) },
     );
     let url = '';
@@ -74,10 +101,13 @@ export async function startNimbus(config: DaemonConfig, options: StartOptions = 
       app,
       store,
       ctx,
+      lifecycle,
       url,
       fingerprint: tls?.fingerprint ?? null,
       async close() {
         await app.close();
+        await lifecycle.close();
+        await monitoring.stop();
         // Copies in flight get a moment to finish; the rest are failed at the next start.
         await Promise.race([images.drain(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
         await store.close();

@@ -3,12 +3,13 @@ import type { Command } from 'commander';
 import { clientFor, resolveId, type ApiClient } from './client.js';
 import { printFields, printJson, printTable, printTemplate } from './output.js';
 import { readInputText, type CliIo } from './program.js';
+import { vmListColumns, type VmBody } from './vms.js';
 
 interface HostBody {
   ID: number;
   NAME: string;
   STATE: number;
-  STATE_NAME: string;
+  STATE_NAME?: string;
   IM_MAD: string;
   VM_MAD: string;
   CLUSTER_ID: number;
@@ -31,6 +32,75 @@ export function unitToStr(value: number, unit: 'K' | 'M' = 'K'): string {
     i++;
   }
   return `${Math.round(v * 10) / 10}${BINARY_SUFFIXES[i]}`;
+}
+
+/** What `POST /hosts` answers; JOIN for a real host, whose agent must still be started there. */
+interface HostCreated {
+  ID: number;
+  JOIN?: { TOKEN: string; COMMAND: string; EXPIRES: number };
+}
+
+/** `host create`'s output: `ID: N` first, then for a real host the command that joins it. */
+export function hostCreatedText(res: HostCreated): string {
+  let text = `ID: ${res.ID}\n`;
+  if (res.JOIN !== undefined) {
+    text += `Run on the host: ${res.JOIN.COMMAND}\n`;
+    text +=
+      `The host stays ERROR until nimbus-agent connects with this token ` +
+      `(valid until ${new Date(res.JOIN.EXPIRES * 1000).toISOString()}).\n`;
+  }
+  return text;
+}
+
+/**
+ * onehost show's HOST SHARES (CPU in CPU×100, memory from KB). The USED (REAL) lines come from
+ * MONITORING and appear once the host has been monitored.
+ */
+export function hostSharesFields(
+  h: Pick<HostBody, 'HOST_SHARE' | 'MONITORING'>,
+): [string, string | number][] {
+  const s = h.HOST_SHARE;
+  const real = h.MONITORING.CAPACITY ?? {};
+  const fields: [string, string | number][] = [
+    ['RUNNING VMS', s.RUNNING_VMS ?? 0],
+    ['MEMORY TOTAL', unitToStr(s.TOTAL_MEM ?? 0)],
+    ['MEMORY TOTAL +/- RESERVED', unitToStr(s.MAX_MEM ?? 0)],
+  ];
+  if (real.USED_MEMORY !== undefined) fields.push(['MEMORY USED (REAL)', unitToStr(real.USED_MEMORY)]);
+  fields.push(
+    ['MEMORY USED (ALLOCATED)', unitToStr(s.MEM_USAGE ?? 0)],
+    ['CPU TOTAL', s.TOTAL_CPU ?? 0],
+    ['CPU TOTAL +/- RESERVED', s.MAX_CPU ?? 0],
+  );
+  if (real.USED_CPU !== undefined) fields.push(['CPU USED (REAL)', real.USED_CPU]);
+  fields.push(['CPU USED (ALLOCATED)', s.CPU_USAGE ?? 0]);
+  return fields;
+}
+
+/** How many VMs one list request asks for while collecting a host's VMs. */
+const VM_PAGE = 1000;
+
+/**
+ * The VMs with these ids that the caller may see, read from the VM list in id order from the
+ * smallest one (keyset pages), so a host's VMs cost one request unless their ids are far apart.
+ */
+async function vmsByIds(client: ApiClient, ids: readonly number[]): Promise<VmBody[]> {
+  if (ids.length === 0) return [];
+  const wanted = new Set(ids);
+  const sorted = [...ids].sort((a, b) => a - b);
+  const last = sorted[sorted.length - 1]!;
+  const found: VmBody[] = [];
+  let after = sorted[0]! - 1;
+  for (;;) {
+    const page = await client.request<{ VM_POOL: { VM: VmBody[] }; next_after?: number | null }>(
+      'GET',
+      `/api/v1/vms?filter=-2&after=${after}&limit=${VM_PAGE}`,
+    );
+    for (const vm of page.VM_POOL.VM) if (wanted.has(vm.ID)) found.push(vm);
+    const next = page.next_after;
+    if (next === undefined || next === null || next >= last) return found;
+    after = next;
+  }
 }
 
 /** `used / max (pct%)`, or `-` before the host has been monitored. */
@@ -56,13 +126,13 @@ export function hostNoun(program: Command, io: CliIo): void {
         opts.cluster === undefined
           ? undefined
           : await resolveId(client, 'clusters', 'CLUSTER_POOL', 'cluster', opts.cluster);
-      const res = await client.request<{ ID: number }>('POST', '/api/v1/hosts', {
+      const res = await client.request<HostCreated>('POST', '/api/v1/hosts', {
         name,
         im: opts.im,
         vm: opts.vm,
         ...(cluster !== undefined ? { cluster } : {}),
       });
-      io.stdout(`ID: ${res.ID}\n`);
+      io.stdout(hostCreatedText(res));
     });
 
   host
@@ -109,32 +179,27 @@ export function hostNoun(program: Command, io: CliIo): void {
       const body = await client.request<{ HOST: HostBody }>('GET', `/api/v1/hosts/${id}`);
       if (opts.json === true) return printJson(io, body);
       const h = body.HOST;
-      const s = h.HOST_SHARE;
       const monitored = h.MONITORING.TIMESTAMP;
       printFields(io, `HOST ${h.ID} INFORMATION`, [
         ['ID', h.ID],
         ['NAME', h.NAME],
         ['CLUSTER', h.CLUSTER],
-        ['STATE', h.STATE_NAME],
+        ['STATE', h.STATE_NAME ?? String(h.STATE)],
         ['IM_MAD', h.IM_MAD],
         ['VM_MAD', h.VM_MAD],
         ['LAST MONITORING TIME', monitored === undefined ? '-' : new Date(monitored * 1000).toISOString()],
       ]);
-      const capacity = h.MONITORING.CAPACITY ?? {};
       io.stdout('\n');
-      printFields(io, 'HOST SHARES', [
-        ['RUNNING VMS', s.RUNNING_VMS ?? 0],
-        ['MEMORY TOTAL', unitToStr(s.TOTAL_MEM ?? 0)],
-        ['MEMORY TOTAL +/- RESERVED', unitToStr(s.MAX_MEM ?? 0)],
-        ['MEMORY USED (REAL)', capacity.USED_MEMORY === undefined ? '-' : unitToStr(capacity.USED_MEMORY)],
-        ['MEMORY USED (ALLOCATED)', unitToStr(s.MEM_USAGE ?? 0)],
-        ['CPU TOTAL', s.TOTAL_CPU ?? 0],
-        ['CPU TOTAL +/- RESERVED', s.MAX_CPU ?? 0],
-        ['CPU USED (REAL)', capacity.USED_CPU ?? '-'],
-        ['CPU USED (ALLOCATED)', s.CPU_USAGE ?? 0],
-      ]);
+      printFields(io, 'HOST SHARES', hostSharesFields(h));
       printTemplate(io, 'HOST TEMPLATE', h.TEMPLATE);
-      io.stdout(`\nVIRTUAL MACHINES\n${h.VMS.ID.length === 0 ? '-' : h.VMS.ID.join(',')}\n`);
+      io.stdout('\nVIRTUAL MACHINES\n');
+      const vms = await vmsByIds(client, h.VMS.ID);
+      if (vms.length === 0 && h.VMS.ID.length === 0) return io.stdout('-\n');
+      if (vms.length > 0) printTable(io, vmListColumns(Math.floor(Date.now() / 1000)), vms);
+      const listed = new Set(vms.map((v) => v.ID));
+      const unlisted = h.VMS.ID.filter((id) => !listed.has(id));
+      // VMs the caller may not see, or that ended between the two requests
+      if (unlisted.length > 0) io.stdout(`also on the host, not listed for you: ${unlisted.join(', ')}\n`);
     });
 
   const simple = (verb: string, description: string, method: string, path: (id: number) => string): void => {

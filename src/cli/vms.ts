@@ -1,12 +1,26 @@
-/** `nimbus vm` — onevm's record verbs: create, list, show, update, rename, chown, chmod, delete. */
+/**
+ * `nimbus vm` — onevm's record verbs: create, list, show, update, rename, chown, chmod, delete.
+ * The lifecycle verbs (deploy, poweroff, migrate, recover, disk-attach, …) are in vm-lifecycle.ts,
+ * `wait` in vm-wait.ts.
+ */
 import type { Command } from 'commander';
 import { vmShortState } from '../domain/vm/index.js';
 import { clientFor, resolveId, type ApiClient } from './client.js';
-import { permissionString, printFields, printJson, printTable, printTemplate } from './output.js';
+import {
+  permissionString,
+  printFields,
+  printJson,
+  printTable,
+  printTemplate,
+  type Column,
+} from './output.js';
 import { addOwnedVerbs } from './owned-verbs.js';
 import { readInputText, type CliIo } from './program.js';
+import { addLifecycleVerbs } from './vm-lifecycle.js';
+import { addWaitVerb, vmError } from './vm-wait.js';
 
-interface VmBody {
+/** A VM body as `GET /vms` (short) and `GET /vms/:id` (full) send it; list columns read only the short part. */
+export interface VmBody {
   ID: number;
   UID: number;
   GID: number;
@@ -62,6 +76,21 @@ function ageOf(vm: VmBody, now: number): number {
   return (vm.ETIME > 0 ? vm.ETIME : now) - vm.STIME;
 }
 
+/** onevm list's columns: ID USER GROUP NAME STAT CPU MEM HOST TIME (also onehost show's VM table). */
+export function vmListColumns(now: number): Column<VmBody>[] {
+  return [
+    { header: 'ID', value: (v) => v.ID, right: true },
+    { header: 'USER', value: (v) => v.UNAME },
+    { header: 'GROUP', value: (v) => v.GNAME },
+    { header: 'NAME', value: (v) => v.NAME },
+    { header: 'STAT', value: (v) => vmShortState(v.STATE, v.LCM_STATE) },
+    { header: 'CPU', value: (v) => single(v.TEMPLATE, 'CPU'), right: true },
+    { header: 'MEM', value: (v) => memoryString(Number(single(v.TEMPLATE, 'MEMORY') || 0)), right: true },
+    { header: 'HOST', value: hostOf },
+    { header: 'TIME', value: (v) => periodString(ageOf(v, now)), right: true },
+  ];
+}
+
 async function vmId(client: ApiClient, ref: string): Promise<number> {
   return resolveId(client, 'vms', 'VM_POOL', 'VM', ref);
 }
@@ -101,26 +130,7 @@ export function vmNoun(program: Command, io: CliIo): void {
       const query = params.size > 0 ? `?${params}` : '';
       const body = await client.request<{ VM_POOL: { VM: VmBody[] } }>('GET', `/api/v1/vms${query}`);
       if (opts.json === true) return printJson(io, body);
-      const now = Math.floor(Date.now() / 1000);
-      printTable<VmBody>(
-        io,
-        [
-          { header: 'ID', value: (v) => v.ID, right: true },
-          { header: 'USER', value: (v) => v.UNAME },
-          { header: 'GROUP', value: (v) => v.GNAME },
-          { header: 'NAME', value: (v) => v.NAME },
-          { header: 'STAT', value: (v) => vmShortState(v.STATE, v.LCM_STATE) },
-          { header: 'CPU', value: (v) => single(v.TEMPLATE, 'CPU'), right: true },
-          {
-            header: 'MEM',
-            value: (v) => memoryString(Number(single(v.TEMPLATE, 'MEMORY') || 0)),
-            right: true,
-          },
-          { header: 'HOST', value: hostOf },
-          { header: 'TIME', value: (v) => periodString(ageOf(v, now)), right: true },
-        ],
-        body.VM_POOL.VM,
-      );
+      printTable(io, vmListColumns(Math.floor(Date.now() / 1000)), body.VM_POOL.VM);
     });
 
   vm.command('show')
@@ -134,6 +144,7 @@ export function vmNoun(program: Command, io: CliIo): void {
       if (opts.json === true) return printJson(io, body);
       const v = body.VM;
       const now = Math.floor(Date.now() / 1000);
+      const error = vmError(v);
       printFields(io, `VIRTUAL MACHINE ${v.ID} INFORMATION`, [
         ['ID', v.ID],
         ['NAME', v.NAME],
@@ -141,12 +152,13 @@ export function vmNoun(program: Command, io: CliIo): void {
         ['GROUP', v.GNAME],
         ['STATE', v.STATE_NAME ?? String(v.STATE)],
         ['LCM_STATE', v.LCM_STATE_NAME ?? String(v.LCM_STATE)],
+        ...(error !== undefined ? [['ERROR', error] as [string, string]] : []),
         ['HOST', hostOf(v)],
         ['START TIME', new Date(v.STIME * 1000).toISOString()],
         ['END TIME', v.ETIME > 0 ? new Date(v.ETIME * 1000).toISOString() : '-'],
         ['TIME', periodString(ageOf(v, now)).trim()],
         ['PERMISSIONS', permissionString(v.PERMISSIONS)],
-        ['ALLOWED ACTIONS', (v.ALLOWED_ACTIONS ?? []).join(', ')],
+        ['ALLOWED ACTIONS', (v.ALLOWED_ACTIONS ?? []).join(', ') || '-'],
       ]);
       printTemplate(io, 'VIRTUAL MACHINE TEMPLATE', v.TEMPLATE);
       printTemplate(io, 'USER TEMPLATE', v.USER_TEMPLATE);
@@ -169,6 +181,9 @@ export function vmNoun(program: Command, io: CliIo): void {
       delete: 'end a PENDING or HOLD VM (it stays listed as DONE with --state -2)',
     },
   });
+
+  addLifecycleVerbs(vm, io);
+  addWaitVerb(vm, io);
 }
 
 /** onevm list's filter argument: a (all), m (mine), g (my groups), or a user id. */

@@ -1,6 +1,11 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { NimbusError } from '../domain/errors.js';
+import {
+  DEFAULT_MONITORING_POLICY,
+  parseMonitoringPolicy,
+  type MonitoringPolicy,
+} from '../domain/monitoring/index.js';
 
 /** Effective nimbusd settings: command-line flags over `HOME/nimbusd.json` over defaults. */
 export interface DaemonConfig {
@@ -24,6 +29,8 @@ export interface DaemonConfig {
   readonly credentialCacheMs: number;
   /** Largest image upload, bytes. */
   readonly maxUploadBytes: number;
+  /** Retention and downsampling of monitoring samples, agents' report intervals. */
+  readonly monitoring: MonitoringPolicy;
 }
 
 export const CONFIG_FILE = 'nimbusd.json';
@@ -39,6 +46,7 @@ export const DEFAULTS = {
   tokenTtl: 36_000,
   credentialCacheMs: 60_000,
   maxUploadBytes: 64 * 1024 ** 3,
+  monitoring: DEFAULT_MONITORING_POLICY,
 } as const;
 
 export type ConfigOverrides = Partial<Omit<DaemonConfig, 'home' | 'datastoreLocation'>>;
@@ -72,6 +80,7 @@ export async function loadConfig(home: string, overrides: ConfigOverrides): Prom
     tokenTtl: integer(merged, 'tokenTtl', 1, 10 * 365 * 86400),
     credentialCacheMs: integer(merged, 'credentialCacheMs', 0, 3_600_000),
     maxUploadBytes: integer(merged, 'maxUploadBytes', 1, Number.MAX_SAFE_INTEGER),
+    monitoring: parseMonitoringPolicy(merged.monitoring),
   };
   if (config.db !== 'sqlite' && !/^postgres(ql)?:\/\//.test(config.db)) {
     throw new NimbusError(

@@ -16,6 +16,11 @@ import type { Repositories } from '../store/index.js';
 import type { Caller } from './caller.js';
 import type { ControllerContext } from './context.js';
 import { unwrap } from './results.js';
+import { sha256 } from './agents/hub.js';
+import { randomBytes } from 'node:crypto';
+
+/** A join token is good for a day. */
+export const JOIN_TOKEN_TTL_S = 86_400;
 
 /** VM STATE DONE: such VMs no longer hold a host. */
 const VM_DONE = 6;
@@ -89,6 +94,28 @@ export class HostService {
       );
       await assertNameFree(tx.hosts, 'HOST', spec.name);
       return tx.hosts.insert(applyReservations(newHostRecord(spec, 0), cluster.template));
+    });
+  }
+
+  /**
+   * A new one-time join token for the host's agent (`nimbus host create` prints it; a lost or
+   * expired one is replaced here). Stored as its SHA-256; the host key issued at join stays valid
+   * until the token is used.
+   */
+  async issueJoinToken(caller: Caller, id: number): Promise<{ token: string; expires: number }> {
+    return this.ctx.store.transaction(async (tx) => {
+      const host = await tx.hosts.get(id);
+      this.ctx.authorize(caller, { operation: 'ADMIN', object: hostAuthObject(host) }, 'one.host.allocate');
+      const token = randomBytes(32).toString('base64url');
+      const expires = Math.floor(this.ctx.now()) + JOIN_TOKEN_TTL_S;
+      const previous = await tx.hostCredentials.get(id);
+      await tx.hostCredentials.put({
+        hostId: id,
+        tokenHash: sha256(token),
+        tokenExpires: expires,
+        keyHash: previous?.keyHash ?? null,
+      });
+      return { token, expires };
     });
   }
 

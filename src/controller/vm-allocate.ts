@@ -13,8 +13,10 @@ import {
   diskAttributesFromImage,
   ImageType,
   isLockedState,
+  releaseAfterVmFailure,
   releaseImage,
   type DiskTargetKind,
+  type VmFailureRelease,
   type DiskTargetRequest,
   type ImageRecord,
 } from '../domain/image/index.js';
@@ -645,17 +647,7 @@ export async function releaseVmResources(
   ctx: ControllerContext,
   vm: VmRecord,
 ): Promise<VmRecord> {
-  const leases = await tx.leases.listByOwner({ kind: 'vm', id: vm.id });
-  await tx.leases.deleteByOwner({ kind: 'vm', id: vm.id });
-  const charge = vmQuotaCharge(vm.template, leases);
-  for (const imageId of charge.imageRvms ?? []) {
-    const image = await tx.images.find(imageId);
-    if (image === undefined) continue;
-    const released = releaseImage(image, vm.id);
-    if (released.ok) await tx.images.update(released.value);
-    else ctx.log.warn({ vm: vm.id, image: imageId, reason: released.error.message }, 'image not released');
-  }
-  await releaseQuota(tx, { uid: vm.uid, gid: vm.gid }, charge);
+  await releaseHeldResources(tx, ctx, vm);
   const now = ctx.now();
   const last = await tx.history.last(vm.id);
   if (last !== undefined && last.etime === 0) await tx.history.updateLast(finishHistory([last], now)[0]!);
@@ -667,4 +659,99 @@ export async function releaseVmResources(
     lcmState: 0,
     etime: now,
   });
+}
+
+/**
+ * Gives back the NIC leases, image references and quota of a VM that ends (`free_vm_resources`).
+ * With `failure`, images are released by the failure rules (`releaseAfterVmFailure`): READY
+ * unless the image itself is at fault or a written persistent disk may be inconsistent.
+ */
+export async function releaseHeldResources(
+  tx: Repositories,
+  ctx: ControllerContext,
+  vm: VmRecord,
+  failure?: Omit<VmFailureRelease, 'vmId' | 'now'>,
+): Promise<void> {
+  const leases = await tx.leases.listByOwner({ kind: 'vm', id: vm.id });
+  await tx.leases.deleteByOwner({ kind: 'vm', id: vm.id });
+  const charge = vmQuotaCharge(vm.template, leases);
+  for (const imageId of charge.imageRvms ?? []) {
+    const image = await tx.images.find(imageId);
+    if (image === undefined) continue;
+    const released =
+      failure === undefined
+        ? releaseImage(image, vm.id)
+        : mapOk(releaseAfterVmFailure(image, { ...failure, vmId: vm.id, now: ctx.now() }), (r) => r.image);
+    if (released.ok) await tx.images.update(released.value);
+    else ctx.log.warn({ vm: vm.id, image: imageId, reason: released.error.message }, 'image not released');
+  }
+  await releaseQuota(tx, { uid: vm.uid, gid: vm.gid }, charge);
+}
+
+function mapOk<T, U>(r: Result<T>, f: (v: T) => U): Result<U> {
+  return r.ok ? { ok: true, value: f(r.value) } : r;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Hotplug: one more DISK or NIC on an existing VM
+
+/**
+ * Builds the DISK or NIC a `disk-attach` / `nic-attach` adds to `vm`: the image is acquired or the
+ * lease taken (written in `tx`), DISK_ID / NIC_ID is the next free one and a TARGET already used
+ * by another disk is moved to the next free name. The element carries `ATTACH = "YES"` until the
+ * driver answers.
+ */
+export async function prepareAttachment(
+  tx: Repositories,
+  ctx: ControllerContext,
+  caller: Caller,
+  vm: VmRecord,
+  kind: 'DISK' | 'NIC',
+  element: VectorValue,
+  method: string,
+): Promise<{ element: VectorValue; id: number }> {
+  const work = new AllocationWork(method);
+  const existing = getVectors(vm.template, kind);
+  const idKey = kind === 'DISK' ? 'DISK_ID' : 'NIC_ID';
+  const context = getVectors(vm.template, 'CONTEXT')[0];
+  const used = [
+    ...existing.map((e) => Number(e[idKey] ?? -1)),
+    ...(kind === 'DISK' && context?.DISK_ID !== undefined ? [Number(context.DISK_ID)] : []),
+  ];
+  const id = Math.max(-1, ...used.filter(Number.isFinite)) + 1;
+  let built: VectorValue;
+  if (kind === 'DISK') {
+    const out = await buildDisks(tx, ctx, caller, { DISK: [element] }, vm.id, work);
+    built = out.disks[0]!;
+    const taken = new Set(existing.map((d) => d.TARGET).filter((t) => t !== undefined));
+    if (context?.TARGET !== undefined) taken.add(context.TARGET);
+    let target = built.TARGET ?? 'vdb';
+    while (taken.has(target)) {
+      const last = target.charCodeAt(target.length - 1);
+      if (last >= 122) throw new NimbusError('TEMPLATE_INVALID', 'no free disk TARGET left', 'DISK/TARGET');
+      target = target.slice(0, -1) + String.fromCharCode(last + 1);
+    }
+    built = { ...built, TARGET: target };
+  } else {
+    const out = await buildNics(tx, ctx, caller, { NIC: [element] }, vm.id, work);
+    built = out[0]!;
+    // The lease was planned as NIC 0: it belongs to the new NIC id.
+    work.leases.splice(
+      0,
+      work.leases.length,
+      ...work.leases.map((l) => ({ ...l, owner: { kind: 'vm' as const, id: vm.id, nicId: id } })),
+    );
+  }
+  for (const image of work.images.values()) await tx.images.update(image);
+  for (const { vnet, leases, moved } of work.vnets.values()) {
+    if (!moved) continue;
+    await tx.vnets.update({
+      ...vnet,
+      ars: vnet.ars.map((ar) => ({ ...ar, next: leases.ar(ar.arId)?.next ?? ar.next })),
+    });
+  }
+  if (work.leases.length > 0) await tx.leases.insertMany(work.leases);
+  const renamed: Record<string, string> = { ...built, [idKey]: String(id), ATTACH: 'YES' };
+  if (kind === 'NIC' && renamed.TARGET !== undefined) renamed.TARGET = `one-${vm.id}-${id}`;
+  return { element: renamed, id };
 }

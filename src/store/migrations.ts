@@ -363,6 +363,51 @@ export const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 4,
+    name: 'lifecycle: driver operations in flight, host credentials, monitoring samples',
+    async up(db) {
+      // One row per driver operation the controller waits for: the VM's operation lock, and
+      // what is re-sent after a restart or a reconnect (op_id is the agent's idempotency key).
+      await notNullColumns(
+        db.schema.createTable('vm_operations').addColumn('op_id', 'text', (c) => c.primaryKey()),
+        {
+          vm_id: 'integer',
+          host_id: 'integer',
+          driver: 'text',
+          op: 'text',
+          args: 'text',
+          action: 'text',
+          started: 'bigint',
+          deadline: 'bigint',
+          state: 'text',
+        },
+      ).execute();
+      await db.schema.createIndex('vm_operations_vm').on('vm_operations').column('vm_id').execute();
+      await db.schema.createIndex('vm_operations_host').on('vm_operations').column('host_id').execute();
+
+      // Join tokens and host keys are stored hashed (SHA-256 of a 256-bit random secret).
+      await db.schema
+        .createTable('host_credentials')
+        .addColumn('host_id', 'integer', (c) => c.primaryKey().references('hosts.id').onDelete('cascade'))
+        .addColumn('token_hash', 'text')
+        .addColumn('token_expires', 'bigint')
+        .addColumn('key_hash', 'text')
+        .execute();
+
+      for (const table of ['host_monitoring', 'vm_monitoring'] as const) {
+        await db.schema
+          .createTable(table)
+          .addColumn('object_id', 'integer', (c) => c.notNull())
+          .addColumn('resolution', 'integer', (c) => c.notNull())
+          .addColumn('ts', 'bigint', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${table}_pk`, ['object_id', 'resolution', 'ts'])
+          .execute();
+        await db.schema.createIndex(`${table}_age`).on(table).columns(['resolution', 'ts']).execute();
+      }
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

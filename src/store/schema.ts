@@ -278,4 +278,48 @@ export interface Database {
   address_ranges: AddressRangesTable;
   leases: LeasesTable;
   security_groups: SecurityGroupsTable;
+  vm_operations: VmOperationsTable;
+  host_credentials: HostCredentialsTable;
+  host_monitoring: MonitoringTable;
+  vm_monitoring: MonitoringTable;
+}
+
+/** A driver operation the controller waits for (the VM's operation lock). */
+export interface VmOperationsTable {
+  op_id: string;
+  vm_id: number;
+  host_id: number;
+  /** 'vmm' | 'tm' */
+  driver: string;
+  op: string;
+  /** JSON operation arguments, as sent. */
+  args: string;
+  /** What started it: a user action (`poweroff`), an event (`event:prolog-success`), `recover:retry`. */
+  action: string;
+  /** Epoch ms. */
+  started: number;
+  /** Epoch ms after which the operation counts as failed (TIMEOUT). */
+  deadline: number;
+  /** 'sent' until a result settles it; 'abandoned' after recover (a late result is ignored). */
+  state: string;
+}
+
+export interface HostCredentialsTable {
+  host_id: number;
+  /** SHA-256 hex of the one-time join token; null once used. */
+  token_hash: string | null;
+  /** Epoch s. */
+  token_expires: number | null;
+  /** SHA-256 hex of the host key issued at join. */
+  key_hash: string | null;
+}
+
+/** One monitoring sample (resolution 0 = as reported) or a downsampled bucket (resolution = its seconds). */
+export interface MonitoringTable {
+  object_id: number;
+  resolution: number;
+  /** Epoch s (bucket start for downsampled rows). */
+  ts: number;
+  /** JSON figures. */
+  data: string;
 }

@@ -41,6 +41,12 @@ import { createVmTemplateRepository } from './repositories/vmtemplates.js';
 import type { VmTemplateRepository } from './repositories/vmtemplates.js';
 import { createVnetRepository } from './repositories/vnets.js';
 import type { VnetRepository } from './repositories/vnets.js';
+import { createHostCredentialRepository } from './repositories/host-credentials.js';
+import type { HostCredentialRepository } from './repositories/host-credentials.js';
+import { createVmOperationRepository } from './repositories/operations.js';
+import type { VmOperationRepository } from './repositories/operations.js';
+import { createMonitoringRepository } from './repositories/monitoring.js';
+import type { MonitoringRepository } from './repositories/monitoring.js';
 import type { Database } from './schema.js';
 import { createSequenceRepository } from './sequences.js';
 import type { SequenceRepository } from './sequences.js';
@@ -61,6 +67,9 @@ export interface Repositories {
   readonly leases: LeaseRepository;
   readonly securityGroups: SecurityGroupRepository;
   readonly sequences: SequenceRepository;
+  readonly operations: VmOperationRepository;
+  readonly hostCredentials: HostCredentialRepository;
+  readonly monitoring: MonitoringRepository;
 }
 
 export interface TransactionOptions {
@@ -124,6 +133,9 @@ export function createRepositories(exec: Executor, caches?: RepositoryCaches): R
     leases: createLeaseRepository(exec),
     securityGroups: createSecurityGroupRepository(exec),
     sequences: createSequenceRepository(exec.db),
+    operations: createVmOperationRepository(exec),
+    hostCredentials: createHostCredentialRepository(exec),
+    monitoring: createMonitoringRepository(exec),
   };
 }
 
@@ -230,6 +242,18 @@ class SqlStore implements Store {
   }
   get sequences() {
     return this.#repositories.sequences;
+  }
+
+  get operations() {
+    return this.#repositories.operations;
+  }
+
+  get hostCredentials() {
+    return this.#repositories.hostCredentials;
+  }
+
+  get monitoring() {
+    return this.#repositories.monitoring;
   }
 
   async transaction<T>(work: (tx: Repositories) => Promise<T>, options: TransactionOptions = {}): Promise<T> {

@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { NimbusError } from '../../domain/errors.js';
 import {
+  TM_OPS,
   vmIdOfDeployId,
   type DeployDisk,
   type DeployNic,
@@ -54,11 +55,17 @@ const SAMPLE_WINDOW_MS = 30_000;
 /** Disk size reported when the spec gives none (MB). */
 const DEFAULT_DISK_MB = 1024;
 
+/** DUMMY_FAIL names: the driver's operations and the TM ops the dummy transfer simulates. */
+const DUMMY_FAIL_NAMES: readonly string[] = [
+  ...new Set<string>([...DRIVER_OPERATIONS, ...TM_OPS.filter((op) => op !== 'driver-cancel')]),
+];
+
 export interface DummyKnobs {
   readonly cores: number;
   readonly memoryMb: number;
   readonly delayMs: number;
-  readonly failing: ReadonlySet<DriverOperation>;
+  /** VMM names fail the driver's operation, TM names the dummy transfer's (src/agent/transfer.ts). */
+  readonly failing: ReadonlySet<string>;
   readonly seed: number;
 }
 
@@ -77,17 +84,17 @@ export function dummyKnobs(hostId: number, attributes: Readonly<Record<string, s
     }
     return value;
   };
-  const failing = new Set<DriverOperation>();
+  const failing = new Set<string>();
   for (const name of (attributes['DUMMY_FAIL'] ?? '').split(',').map((s) => s.trim().toLowerCase())) {
     if (name === '') continue;
-    if (!(DRIVER_OPERATIONS as readonly string[]).includes(name)) {
+    if (!DUMMY_FAIL_NAMES.includes(name)) {
       throw new NimbusError(
         'BAD_HOST_ATTRIBUTE',
-        `host ${hostId}: DUMMY_FAIL names "${name}", which is not one of ${DRIVER_OPERATIONS.join(', ')}`,
+        `host ${hostId}: DUMMY_FAIL names "${name}", which is not one of ${DUMMY_FAIL_NAMES.join(', ')}`,
         'DUMMY_FAIL',
       );
     }
-    failing.add(name as DriverOperation);
+    failing.add(name);
   }
   return {
     cores: number('CPU', DUMMY_DEFAULTS.cores, false, 0.01),

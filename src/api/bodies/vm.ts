@@ -44,8 +44,11 @@ function stateExtras(vm: VmRecord): Record<string, string> {
   };
 }
 
-/** The actions a UI may offer now (`allowedActions` of the lifecycle table). */
-export function allowedActionNames(vm: VmRecord, history: readonly HistoryRecord[]): string[] {
+/** The actions a UI may offer now and, for the others, why not (`allowedActions` of the lifecycle table). */
+export function actionAvailability(
+  vm: VmRecord,
+  history: readonly HistoryRecord[],
+): { allowed: string[]; denied: Record<string, string> } {
   const last = history[history.length - 1];
   const table = allowedActions({
     id: vm.id,
@@ -55,9 +58,17 @@ export function allowedActionNames(vm: VmRecord, history: readonly HistoryRecord
     historyAction: last?.action ?? null,
     ...(last !== undefined ? { runningEtime: last.retime } : {}),
   });
-  return Object.entries(table)
-    .filter(([, a]) => a.allowed)
-    .map(([name]) => name);
+  const allowed: string[] = [];
+  const denied: Record<string, string> = {};
+  for (const [name, a] of Object.entries(table)) {
+    if (a.allowed) allowed.push(name);
+    else denied[name] = a.reason;
+  }
+  return { allowed, denied };
+}
+
+export function allowedActionNames(vm: VmRecord, history: readonly HistoryRecord[]): string[] {
+  return actionAvailability(vm, history).allowed;
 }
 
 /**
@@ -96,7 +107,11 @@ export function vmBody(
   body.USER_TEMPLATE = templateBody(vm.userTemplate);
   body.HISTORY_RECORDS = { HISTORY: history.map(historyBody) };
   Object.assign(body, stateExtras(vm));
-  if (options.allowedActions) body.ALLOWED_ACTIONS = allowedActionNames(vm, history);
+  if (options.allowedActions) {
+    const availability = actionAvailability(vm, history);
+    body.ALLOWED_ACTIONS = availability.allowed;
+    body.DENIED_ACTIONS = availability.denied;
+  }
   return body;
 }
 

@@ -9,7 +9,9 @@ import Fastify, {
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AuthService } from '../../controller/auth.js';
 import type { Caller } from '../../controller/caller.js';
+import type { Lifecycle } from '../../controller/lifecycle/wiring.js';
 import type { ControllerContext } from '../../controller/context.js';
+import type { MonitoringService } from '../../controller/monitoring.js';
 import { NimbusError } from '../../domain/errors.js';
 import { errorBody, statusOf } from './errors.js';
 import { RouteCatalog } from './openapi.js';
@@ -27,6 +29,10 @@ export type RestApp = FastifyInstance<
 export interface RestDeps {
   readonly ctx: ControllerContext;
   readonly auth: AuthService;
+  readonly monitoring?: MonitoringService;
+  readonly lifecycle?: Lifecycle;
+  /** SHA-256 of the TLS certificate, for the agent join command. */
+  readonly fingerprint?: string | null;
 }
 
 export interface RestAppOptions {

@@ -15,6 +15,8 @@ export interface HistoryRepository {
   last(vmId: number): Promise<HistoryRecord | undefined>;
   /** Rewrites the VM's last record (times, action as the VM moves on); CONFLICT if it is no longer the last. */
   updateLast(record: HistoryRecord): Promise<void>;
+  /** Rewrites record (oid, seq), last or not (a migration closes the previous one); NOT_FOUND if absent. */
+  update(record: HistoryRecord): Promise<void>;
   /** Accounting: records matching the filter, by VM then SEQ. */
   list(filter: HistoryFilter): Promise<HistoryRecord[]>;
   /**
@@ -180,6 +182,17 @@ export function createHistoryRepository(exec: Executor, cache?: LastHistoryCache
           `history record ${seq} of VM ${vm_id} is no longer the last one (${last} is); retry`,
         );
       });
+    },
+
+    async update(record) {
+      const { vm_id, seq, ...columns } = toRow(record);
+      const result = await exec.db
+        .updateTable('history')
+        .set({ ...columns, rev: sql<number>`rev + 1` })
+        .where('vm_id', '=', vm_id)
+        .where('seq', '=', seq)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) throw notFound(`history record ${seq} of VM`, vm_id);
     },
 
     async lastOf(vmIds) {

@@ -115,7 +115,7 @@ describe('clusters', () => {
     assert.equal(taken.status, 409);
 
     const host = (
-      await t.admin('POST', '/api/v1/hosts', { name: 'e1', im: 'dummy', vm: 'dummy', cluster: id })
+      await t.admin('POST', '/api/v1/hosts', { name: 'e1', im: 'kvm', vm: 'kvm', cluster: id })
     ).body.ID;
     const record = await t.nimbus.store.hosts.get(host);
     await t.nimbus.store.hosts.update({

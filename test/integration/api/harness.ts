@@ -37,7 +37,7 @@ export interface TestNimbus {
 }
 
 export async function startTestNimbus(
-  options: { listen?: boolean; localHost?: 'dummy' | 'none' } = {},
+  options: { listen?: boolean; localHost?: 'dummy' | 'none'; placement?: boolean } = {},
 ): Promise<TestNimbus> {
   const home = await mkdtemp(join(tmpdir(), 'nimbus-api-'));
   const config = await loadConfig(home, {
@@ -49,6 +49,8 @@ export async function startTestNimbus(
     adminPassword: ADMIN_PASSWORD,
     logger: pino({ level: process.env.NIMBUS_TEST_LOG ?? 'silent' }),
     listen: options.listen ?? false,
+    // VM records stay where a test puts them unless it asks for the placeholder placement.
+    placement: options.placement ?? false,
   });
   const requester =
     (authorization: string | undefined): Requester =>

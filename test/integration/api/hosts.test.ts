@@ -9,8 +9,12 @@ describe('hosts', () => {
   });
   after(async () => t.close());
 
-  it('bootstraps host 0: dummy, INIT, in cluster 0 default', async () => {
-    const list = await t.admin('GET', '/api/v1/hosts');
+  it('bootstraps host 0: dummy, in cluster 0 default, MONITORED once its embedded agent reports', async () => {
+    let list = await t.admin('GET', '/api/v1/hosts');
+    for (let i = 0; i < 100 && list.body.HOST_POOL.HOST[0].STATE !== 2; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      list = await t.admin('GET', '/api/v1/hosts');
+    }
     assert.equal(list.status, 200);
     const [host0] = list.body.HOST_POOL.HOST;
     assert.equal(list.body.HOST_POOL.HOST.length, 1);
@@ -19,14 +23,18 @@ describe('hosts', () => {
     assert.equal(host0.VM_MAD, 'dummy');
     assert.equal(host0.CLUSTER_ID, 0);
     assert.equal(host0.CLUSTER, 'default');
-    assert.equal(host0.STATE, 0);
-    assert.equal(host0.STATE_NAME, 'INIT');
+    assert.equal(host0.STATE, 2);
+    assert.equal(host0.STATE_NAME, 'MONITORED');
+    assert.equal(host0.HOST_SHARE.TOTAL_CPU, 1600, 'capacity comes from the agent report');
   });
 
   it('creates a host and shows the HOST body in OpenNebula order', async () => {
-    const created = await t.admin('POST', '/api/v1/hosts', { name: 'node1', im: 'dummy', vm: 'dummy' });
+    // A kvm host: its agent is a separate process, so nothing reports here and the share stays as set.
+    const created = await t.admin('POST', '/api/v1/hosts', { name: 'node1', im: 'kvm', vm: 'kvm' });
     assert.equal(created.status, 201);
     assert.equal(created.body.ID, 1);
+    assert.match(created.body.JOIN.COMMAND, /^nimbus-agent --controller ws:\/\/\S+ --host-id 1 --token \S{43} --driver qemu$/);
+    assert.ok(created.body.JOIN.EXPIRES > Date.now() / 1000);
     const show = await t.admin('GET', '/api/v1/hosts/1');
     assert.equal(show.status, 200);
     const host = show.body.HOST;
@@ -55,7 +63,7 @@ describe('hosts', () => {
       'RUNNING_VMS',
     ]);
     assert.deepEqual(host.VMS, { ID: [] });
-    assert.equal(host.TEMPLATE.IM_MAD, 'dummy');
+    assert.equal(host.TEMPLATE.IM_MAD, 'kvm');
     const byName = await t.admin('GET', '/api/v1/hosts?name=node');
     assert.deepEqual(
       byName.body.HOST_POOL.HOST.map((h: { ID: number }) => h.ID),
@@ -128,7 +136,7 @@ describe('hosts', () => {
     assert.equal(h.HOST_SHARE.MAX_CPU, 300);
     assert.equal(h.HOST_SHARE.MAX_MEM, 4_194_304);
     assert.equal(h.TEMPLATE.LABEL, 'rack1');
-    assert.equal(h.TEMPLATE.IM_MAD, 'dummy', 'merge keeps the other attributes');
+    assert.equal(h.TEMPLATE.IM_MAD, 'kvm', 'merge keeps the other attributes');
     await t.admin('PUT', '/api/v1/hosts/1/template', { template: 'LABEL = "rack2"' });
     const replaced = (await t.admin('GET', '/api/v1/hosts/1')).body.HOST;
     assert.deepEqual(replaced.TEMPLATE, { LABEL: 'rack2' });
@@ -190,8 +198,8 @@ describe('hosts', () => {
     const failing = (...args: string[]) => cliRunner(t).fail(...args);
 
     it('creates, lists, shows, disables and deletes', async () => {
-      const created = await nimbus('host', 'create', 'sim1', '--im', 'dummy', '--vm', 'dummy');
-      assert.match(created.stdout, /^ID: \d+\n$/);
+      const created = await nimbus('host', 'create', 'sim1', '--im', 'kvm', '--vm', 'kvm');
+      assert.match(created.stdout, /^ID: \d+\nRun on the host: nimbus-agent --controller /);
       const id = Number(/\d+/.exec(created.stdout)![0]);
       const host = await t.nimbus.store.hosts.get(id);
       const share = { ...host.share, totalCpu: 400, maxCpu: 400, totalMem: 24_641_536, maxMem: 24_641_536 };

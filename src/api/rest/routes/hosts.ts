@@ -1,6 +1,8 @@
 import { HostService } from '../../../controller/hosts.js';
 import { HostStatus } from '../../../domain/host/index.js';
-import { Created, Done, IdParams } from '../../../protocol/common.js';
+import { Type } from 'typebox';
+import { driverForVmMad } from '../../../controller/agents/hub.js';
+import { Done, IdParams } from '../../../protocol/common.js';
 import { HostCreate, HostListQuery } from '../../../protocol/hosts.js';
 import { hostBody } from '../../bodies/host.js';
 import type { RestApp, RestDeps } from '../app.js';
@@ -10,17 +12,57 @@ import { registerOwnedRoutes } from './owned.js';
 
 const tags = ['hosts'];
 
-export function registerHostRoutes(app: RestApp, { ctx }: RestDeps): void {
+/** How to start the host's agent: the one-time token and the command line with it. */
+const JoinInfo = Type.Object({ TOKEN: Type.String(), EXPIRES: Type.Integer(), COMMAND: Type.String() });
+const HostCreated = Type.Object({ ID: Type.Integer(), JOIN: Type.Optional(JoinInfo) });
+
+export function registerHostRoutes(app: RestApp, { ctx, lifecycle, fingerprint }: RestDeps): void {
   const hosts = new HostService(ctx);
 
   app.post(
     '/api/v1/hosts',
-    { schema: { tags, summary: 'Add a host', body: HostCreate, response: { 201: Created } } },
+    { schema: { tags, summary: 'Add a host', body: HostCreate, response: { 201: HostCreated } } },
     async (request, reply) => {
-      const id = await hosts.create(callerOf(request), request.body);
-      return reply.status(201).send({ ID: id });
+      const caller = callerOf(request);
+      const id = await hosts.create(caller, request.body);
+      if (lifecycle === undefined || lifecycle.embedded.isEmbedded({ id, vmMad: request.body.vm })) {
+        await lifecycle?.embedded.sync();
+        return reply.status(201).send({ ID: id });
+      }
+      const join = await hosts.issueJoinToken(caller, id);
+      return reply.status(201).send({ ID: id, JOIN: joinAnswer(request, id, request.body.vm, join) });
     },
   );
+
+  app.post(
+    '/api/v1/hosts/:id/token',
+    {
+      schema: {
+        tags,
+        summary: "A new one-time join token for the host's agent",
+        params: IdParams,
+        response: { 200: Type.Object({ ID: Type.Integer(), JOIN: JoinInfo }) },
+      },
+    },
+    async (request) => {
+      const host = await ctx.store.hosts.get(request.params.id);
+      const join = await hosts.issueJoinToken(callerOf(request), host.id);
+      return { ID: host.id, JOIN: joinAnswer(request, host.id, host.vmMad, join) };
+    },
+  );
+
+  function joinAnswer(
+    request: { protocol: string; host: string },
+    id: number,
+    vmMad: string,
+    join: { token: string; expires: number },
+  ) {
+    const url = `${request.protocol === 'https' ? 'wss' : 'ws'}://${request.host}`;
+    const parts = ['nimbus-agent', '--controller', url, '--host-id', String(id), '--token', join.token];
+    if (fingerprint) parts.push('--fingerprint', fingerprint);
+    parts.push('--driver', driverForVmMad(vmMad));
+    return { TOKEN: join.token, EXPIRES: join.expires, COMMAND: parts.join(' ') };
+  }
 
   app.get(
     '/api/v1/hosts',
@@ -69,6 +111,12 @@ export function registerHostRoutes(app: RestApp, { ctx }: RestDeps): void {
       run: (caller, id, template, merge) => hosts.updateTemplate(caller, id, template, merge),
     },
     rename: { summary: 'Rename a host', run: (caller, id, name) => hosts.rename(caller, id, name) },
-    delete: { summary: 'Delete a host without VMs', run: (caller, id) => hosts.delete(caller, id) },
+    delete: {
+      summary: 'Delete a host without VMs',
+      run: async (caller, id) => {
+        await hosts.delete(caller, id);
+        await lifecycle?.embedded.sync();
+      },
+    },
   });
 }

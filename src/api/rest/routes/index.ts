@@ -8,6 +8,8 @@ import { registerHostRoutes } from './hosts.js';
 import { registerImageRoutes } from './images.js';
 import { registerTemplateRoutes } from './templates.js';
 import { registerUserRoutes } from './users.js';
+import { registerVmLifecycleRoutes } from './vm-lifecycle.js';
+import { registerMonitoringRoutes } from './monitoring.js';
 import { registerVmRoutes } from './vms.js';
 import { registerVnetRoutes } from './vnets.js';
 
@@ -24,6 +26,8 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   registerDatastoreRoutes,
   registerTemplateRoutes,
   registerVmRoutes,
+  registerVmLifecycleRoutes,
+  registerMonitoringRoutes,
   registerVnetRoutes,
   registerImageRoutes,
 ];

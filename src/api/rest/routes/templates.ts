@@ -14,7 +14,7 @@ import { registerOwnedRoutes } from './owned.js';
 
 const tags = ['templates'];
 
-export function registerTemplateRoutes(app: RestApp, { ctx }: RestDeps): void {
+export function registerTemplateRoutes(app: RestApp, { ctx, lifecycle }: RestDeps): void {
   const templates = new VmTemplateService(ctx);
 
   app.post(
@@ -116,6 +116,7 @@ export function registerTemplateRoutes(app: RestApp, { ctx }: RestDeps): void {
         multiple: body.multiple,
         extra: body.extra === undefined ? undefined : templateFromInput(body.extra, 'extra'),
       });
+      lifecycle?.engine.kickPlacement();
       return reply.status(201).send({ ID: ids[0]!, IDS: ids });
     },
   );

@@ -9,7 +9,7 @@ import { registerOwnedRoutes } from './owned.js';
 
 const tags = ['vms'];
 
-export function registerVmRoutes(app: RestApp, { ctx }: RestDeps): void {
+export function registerVmRoutes(app: RestApp, { ctx, lifecycle }: RestDeps): void {
   const vms = new VmService(ctx);
   const shortBodies = new ShortBodyCache();
 
@@ -29,6 +29,7 @@ export function registerVmRoutes(app: RestApp, { ctx }: RestDeps): void {
       const template = typeof body === 'string' ? templateFromInput(body) : templateFromInput(body.template);
       const hold = (typeof body === 'string' ? undefined : body.hold) ?? request.query.hold ?? false;
       const id = await vms.allocate(callerOf(request), template, hold);
+      lifecycle?.engine.kickPlacement();
       return reply.status(201).send({ ID: id });
     },
   );

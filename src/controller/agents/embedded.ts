@@ -1,0 +1,87 @@
+/**
+ * Agents that run inside nimbusd: the local machine (host 0) and every host created with the
+ * `dummy` drivers. Each is a real `AgentRuntime` with its own state directory, talking to the hub
+ * over an in-memory link of the same protocol — no process, so thousands can exist.
+ */
+import { join } from 'node:path';
+import { AgentRuntime } from '../../agent/runtime.js';
+import { memoryLinkPair } from '../../agent/link/memory.js';
+import type { HostRecord } from '../../domain/host/record.js';
+import type { ControllerContext } from '../context.js';
+import { driverForVmMad, type AgentHub } from './hub.js';
+
+export interface EmbeddedOptions {
+  /** Validate every in-memory message against the protocol schemas (default true). */
+  readonly validate?: boolean;
+}
+
+export class EmbeddedAgents {
+  readonly #runtimes = new Map<number, AgentRuntime>();
+
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly hub: AgentHub,
+    private readonly options: EmbeddedOptions = {},
+  ) {}
+
+  /** Hosts whose agent runs in this process. */
+  isEmbedded(host: Pick<HostRecord, 'id' | 'vmMad'>): boolean {
+    return host.vmMad === 'dummy' || (host.id === 0 && this.ctx.config.localHost !== 'none');
+  }
+
+  get size(): number {
+    return this.#runtimes.size;
+  }
+
+  /** Starts the agents of every embedded host and stops those of hosts that are gone. */
+  async sync(): Promise<void> {
+    const hosts = (await this.ctx.store.hosts.list(undefined, { limit: 1_000_000 })).items;
+    const wanted = new Set<number>();
+    for (const host of hosts) {
+      if (!this.isEmbedded(host)) continue;
+      wanted.add(host.id);
+      if (!this.#runtimes.has(host.id)) this.start(host);
+    }
+    for (const id of [...this.#runtimes.keys()]) if (!wanted.has(id)) await this.stop(id);
+  }
+
+  start(host: Pick<HostRecord, 'id' | 'vmMad'>): void {
+    if (this.#runtimes.has(host.id)) return;
+    const hostId = host.id;
+    const runtime = new AgentRuntime({
+      hostId,
+      credential: { kind: 'host-key', key: 'embedded-in-nimbusd' },
+      driverName: driverForVmMad(host.vmMad) === 'qemu' ? 'dummy' : driverForVmMad(host.vmMad),
+      stateDir: join(this.ctx.config.home, 'hosts', String(hostId)),
+      connect: () => {
+        const pair = memoryLinkPair(`host-${hostId}`, { validate: this.options.validate ?? true });
+        this.hub.accept(pair.controller, { hostId });
+        return Promise.resolve(pair.agent);
+      },
+      backoff: { initialMs: 100, maxMs: 5_000 },
+      log: {
+        info: () => undefined,
+        debug: () => undefined,
+        warn: (obj: object, msg?: string) => this.ctx.log.warn({ ...obj, host: hostId }, msg ?? 'embedded agent'),
+        error: (obj: object, msg?: string) => this.ctx.log.error({ ...obj, host: hostId }, msg ?? 'embedded agent'),
+      },
+    });
+    this.#runtimes.set(hostId, runtime);
+    runtime.start().catch((e: unknown) => this.ctx.log.error({ err: e, host: hostId }, 'embedded agent did not start'));
+  }
+
+  runtime(hostId: number): AgentRuntime | undefined {
+    return this.#runtimes.get(hostId);
+  }
+
+  async stop(hostId: number): Promise<void> {
+    const runtime = this.#runtimes.get(hostId);
+    if (runtime === undefined) return;
+    this.#runtimes.delete(hostId);
+    await runtime.stop();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#runtimes.keys()].map((id) => this.stop(id)));
+  }
+}

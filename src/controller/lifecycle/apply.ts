@@ -1,0 +1,190 @@
+/**
+ * Applies one lifecycle plan (`planAction`, `applyEvent`, `recover`) to the records, inside the
+ * caller's transaction: the VM's state and attributes, its HISTORY, host capacity, released
+ * resources, pending hotplug changes, and the driver operations to send once it commits.
+ */
+import { NimbusError } from '../../domain/errors.js';
+import { vmFailurePhase } from '../../domain/image/index.js';
+import { getSingle, removeAttribute, setSingle } from '../../domain/template/attributes.js';
+import type { Template } from '../../domain/template/types.js';
+import {
+  applyHistoryEffect,
+  lcmStateName,
+  pendingStep,
+  stateName,
+  VmState,
+  type ActionPlan,
+  type Actor,
+  type HistoryEffect,
+  type LogEntry,
+} from '../../domain/vm/index.js';
+import type { HistoryRecord, VmRecord } from '../../domain/vm/record.js';
+import type { Repositories } from '../../store/index.js';
+import type { ControllerContext } from '../context.js';
+import { releaseHeldResources } from '../vm-allocate.js';
+import { allocationOf, holdsCapacity, moveCapacity } from './capacity.js';
+import { finishChange, type PendingChange } from './changes.js';
+import { plannedOperations, type PlannedOperation } from './operations.js';
+
+export interface StepInput {
+  readonly vm: VmRecord;
+  readonly history: readonly HistoryRecord[];
+  readonly plan: ActionPlan;
+  readonly actor: Actor;
+  /** A resize request: the new figures (the `capacity resize` effect checks and sets them). */
+  readonly resize?: { readonly cpu: number; readonly vcpu: number; readonly memory: number };
+  /** Check capacity when placing (an admin's deploy/migrate without --enforce skips it). */
+  readonly enforce?: boolean;
+  /** The disk / NIC a hotplug or disk resize is about. */
+  readonly change?: PendingChange;
+  /** Images whose own read or copy failed (release rules after a failure). */
+  readonly faultImageIds?: readonly number[];
+}
+
+export interface StepOutcome {
+  readonly vm: VmRecord;
+  readonly history: readonly HistoryRecord[];
+  readonly operations: readonly PlannedOperation[];
+  readonly log: readonly LogEntry[];
+}
+
+/** Runs the plan's effects; the records are written, the operations returned (not sent). */
+export async function applyStep(
+  tx: Repositories,
+  ctx: ControllerContext,
+  input: StepInput,
+): Promise<StepOutcome> {
+  const { plan } = input;
+  const now = Math.floor(ctx.now());
+  let vm = input.vm;
+  let history: readonly HistoryRecord[] = input.history;
+  const historyCtx = { oid: vm.id, now, actor: input.actor };
+  const log: LogEntry[] = [...plan.log];
+  let release: { persistentImagesToError: boolean } | undefined;
+  const hostOf = (ref: 'current' | 'previous'): HistoryRecord | undefined =>
+    history[ref === 'current' ? history.length - 1 : history.length - 2];
+
+  for (const effect of plan.effects) {
+    switch (effect.kind) {
+      case 'history':
+        history = applyHistoryEffect(history, effect as HistoryEffect, historyCtx);
+        break;
+      case 'capacity': {
+        if (effect.op === 'resize') {
+          const r = input.resize;
+          if (r === undefined) break;
+          const before = allocationOf(vm.template);
+          let template = setSingle(vm.template, 'CPU', String(r.cpu));
+          template = setSingle(template, 'VCPU', String(r.vcpu));
+          template = setSingle(template, 'MEMORY', String(r.memory));
+          const after = allocationOf(template);
+          if (vm.hostId !== null && holdsCapacity(vm)) {
+            await moveCapacity(tx, vm.hostId, vm.id, 'remove', before, false);
+            await moveCapacity(tx, vm.hostId, vm.id, 'add', after, input.enforce ?? true);
+          }
+          const live = plan.effects.some((e) => e.kind === 'vmm' && e.op === 'resize');
+          if (live) {
+            const previous: Record<string, string> = {};
+            for (const name of ['CPU', 'VCPU', 'MEMORY']) {
+              const value = getSingle(vm.template, name);
+              if (value !== undefined) previous[name] = value;
+            }
+            template = { ...template, RESIZE_PREVIOUS: [previous] };
+          }
+          vm = { ...vm, template };
+          break;
+        }
+        const record = hostOf(effect.host);
+        if (record === undefined) break;
+        if (effect.host === 'previous' && record.hid === hostOf('current')?.hid) break;
+        await moveCapacity(tx, record.hid, vm.id, effect.op, allocationOf(vm.template), false);
+        break;
+      }
+      case 'resched':
+        vm = { ...vm, resched: effect.value };
+        break;
+      case 'deploy-id':
+        vm = { ...vm, deployId: effect.value };
+        break;
+      case 'error-message':
+        vm = { ...vm, userTemplate: setSingle(vm.userTemplate, 'ERROR', effect.text) };
+        break;
+      case 'drop-system-snapshots':
+        vm = { ...vm, template: removeAttribute(vm.template, 'SNAPSHOT') };
+        break;
+      case 'finish-change':
+        vm = await finishChange(tx, ctx, vm, effect.change, effect.outcome, input.change);
+        break;
+      case 'release-resources':
+        release = { persistentImagesToError: effect.persistentImagesToError };
+        break;
+      case 'requirements':
+      case 'drop-disk-snapshots':
+      case 'record':
+      case 'vnc-port':
+      case 'images':
+      case 'tm':
+      case 'vmm':
+        break;
+    }
+  }
+
+  const next = plan.next;
+  const changed = next.state !== plan.from.state || next.lcmState !== plan.from.lcmState;
+  vm = {
+    ...vm,
+    state: next.state,
+    lcmState: next.lcmState,
+    ...(changed ? { prevState: plan.from.state, prevLcmState: plan.from.lcmState } : {}),
+    hostId: history[history.length - 1]?.hid ?? vm.hostId,
+    ...(next.state === VmState.DONE && vm.etime === 0 ? { etime: now } : {}),
+  };
+
+  if (release !== undefined) {
+    const phase = vmFailurePhase(stateName(plan.from.state), lcmStateName(plan.from.lcmState));
+    const failed = release.persistentImagesToError || (input.faultImageIds?.length ?? 0) > 0;
+    await releaseHeldResources(
+      tx,
+      ctx,
+      vm,
+      failed
+        ? {
+            phase,
+            faultImageIds: input.faultImageIds ?? [],
+            diskWasWritten: release.persistentImagesToError,
+            reason: getSingle(vm.userTemplate, 'ERROR') ?? '',
+          }
+        : undefined,
+    );
+    // A VM that ends no longer sits on a host, whatever state it ended from.
+    for (const record of history.slice(-2)) await moveCapacity(tx, record.hid, vm.id, 'remove', allocationOf(vm.template), false);
+  }
+
+  // HISTORY: new records are appended, changed ones rewritten.
+  const before = new Map(input.history.map((h) => [h.seq, h]));
+  for (const record of history) {
+    const old = before.get(record.seq);
+    if (old === undefined) {
+      const { seq: _seq, ...rest } = record;
+      await tx.history.append(rest);
+    } else if (old !== record) {
+      await tx.history.update(record);
+    }
+  }
+  const written = await tx.vms.update(vm);
+
+  const waits = pendingStep({ ...written, historyAction: history[history.length - 1]?.action ?? null }) !== undefined;
+  const operations = plannedOperations(
+    plan.effects,
+    {
+      vm: written,
+      history,
+      datastoreLocation: ctx.config.datastoreLocation,
+      ...(input.change?.diskId !== undefined ? { diskId: input.change.diskId } : {}),
+      ...(input.change?.nicId !== undefined ? { nicId: input.change.nicId } : {}),
+      ...(input.change?.size !== undefined ? { size: input.change.size } : {}),
+    },
+    waits,
+  );
+  return { vm: written, history, operations, log };
+}

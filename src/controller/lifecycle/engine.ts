@@ -1,0 +1,784 @@
+/**
+ * The lifecycle engine: user actions (dispatch) and driver results (lifecycle) applied through
+ * the domain's tables, one transaction per step, one step at a time per VM. Driver operations are
+ * rows in `vm_operations` (the VM's operation lock) written with the step; they are sent after the
+ * commit, re-sent after a restart or a reconnect (their ids make that safe), and time out.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { AuthObject } from '../../domain/auth/authorize.js';
+import { NimbusError } from '../../domain/errors.js';
+import { getSingle, getVectors } from '../../domain/template/attributes.js';
+import type { Template, VectorValue } from '../../domain/template/types.js';
+import {
+  allowedActions,
+  applyEvent,
+  DEFAULT_DRIVER_CAPS,
+  pendingStep,
+  planAction,
+  recover as planRecover,
+  stateLabel,
+  VmState,
+  LcmState,
+  type ActionPlan,
+  type Actor,
+  type DriverCaps,
+  type LifecycleVm,
+  type PlacementTarget,
+  type RecoverOpName,
+  type UserAction,
+  type VmEventKind,
+} from '../../domain/vm/index.js';
+import type { HistoryRecord, VmRecord } from '../../domain/vm/record.js';
+import type { AgentCapabilities, MonitorVms, Operation, OperationResult } from '../../protocol/agent.js';
+import type { Repositories } from '../../store/index.js';
+import type { VmOperationRow } from '../../store/repositories/operations.js';
+import type { Caller } from '../caller.js';
+import type { ControllerContext } from '../context.js';
+import { hostAuthObject } from '../hosts.js';
+import { ownedAuthObject } from '../ownership.js';
+import { prepareAttachment } from '../vm-allocate.js';
+import { applyStep, type StepInput } from './apply.js';
+import { allocationOf } from './capacity.js';
+import type { PendingChange } from './changes.js';
+import type { PlannedOperation } from './operations.js';
+import { VmLogFiles } from './vm-log.js';
+
+/** Where the engine sends operations: the agent hub (or a test double). */
+export interface OperationSink {
+  send(hostId: number, operation: Operation): boolean;
+  connected(hostId: number): boolean;
+  capabilities(hostId: number): AgentCapabilities | undefined;
+}
+
+/** oned.conf VM_ADMIN_OPERATIONS defaults (reference §1.5); everything else is MANAGE. */
+const ADMIN_ACTIONS: ReadonlySet<string> = new Set([
+  'migrate',
+  'live-migrate',
+  'poweroff-migrate',
+  'poweroff-hard-migrate',
+  'delete',
+  'recover',
+  'retry',
+  'deploy',
+  'resched',
+  'unresched',
+  'backup',
+  'restore',
+  'delete-recreate',
+]);
+
+/** Seconds an operation may take before it counts as failed (TIMEOUT). */
+export function operationTimeoutS(driver: 'vmm' | 'tm', op: string): number {
+  if (driver === 'tm') return op.startsWith('prolog') || op === 'epilog' || op === 'saveas' ? 3600 : 600;
+  if (op === 'shutdown') return 300;
+  if (op === 'save' || op === 'restore' || op === 'migrate') return 1800;
+  return 300;
+}
+
+export interface LifecycleRequest {
+  readonly action: UserAction;
+  /** deploy / migrate: the host and (optional) system datastore. */
+  readonly hostId?: number;
+  readonly datastoreId?: number;
+  /** Check the host's capacity (deploy, migrate, resize). */
+  readonly enforce?: boolean;
+  /** resize: new figures (missing ones keep the current value). */
+  readonly resize?: { readonly cpu?: number; readonly vcpu?: number; readonly memory?: number };
+  /** disk-attach / nic-attach: the DISK or NIC vector (read after authorization, so a stranger gets 403/404, not a template error). */
+  readonly element?: () => VectorValue;
+  readonly diskId?: number;
+  readonly nicId?: number;
+  /** disk-resize: MB. */
+  readonly size?: number;
+}
+
+export interface StepAnswer {
+  readonly vm: VmRecord;
+  readonly notice?: string;
+  /** DISK_ID / NIC_ID of an attach. */
+  readonly elementId?: number;
+}
+
+const INTERNAL: Actor = { uid: 0, gid: 0, requestId: -1 };
+
+function lifecycleVm(vm: VmRecord, history: readonly HistoryRecord[]): LifecycleVm {
+  const last = history[history.length - 1];
+  return {
+    id: vm.id,
+    state: vm.state,
+    lcmState: vm.lcmState,
+    deployId: vm.deployId,
+    historyAction: last?.action ?? null,
+    runningEtime: last === undefined ? 0 : Math.max(last.stime, last.rstime, last.retime),
+  };
+}
+
+function capsOf(c: AgentCapabilities | undefined): DriverCaps {
+  return c === undefined
+    ? DEFAULT_DRIVER_CAPS
+    : { keepSnapshots: c.keepSnapshots, coldNicAttach: c.coldNicAttach, liveResize: c.liveResize };
+}
+
+/** A unique, ordered operation id: `v<vm>-<ms base36>-<counter>-<random>`. */
+let opCounter = 0;
+function newOpId(vmId: number, now: number): string {
+  opCounter = (opCounter + 1) % 1_000_000;
+  return `v${vmId}-${now.toString(36).padStart(9, '0')}-${String(opCounter).padStart(6, '0')}-${randomBytes(3).toString('hex')}`;
+}
+
+interface BuiltStep {
+  readonly plan: ActionPlan;
+  readonly input?: Partial<StepInput>;
+  /** Earlier operations of the VM are superseded (recover, a hard override, a monitor event). */
+  readonly supersede?: boolean;
+  readonly elementId?: number;
+}
+
+export class LifecycleEngine {
+  readonly logs: VmLogFiles;
+  readonly #queues = new Map<number, Promise<unknown>>();
+  /** Operations sent on the current links (cleared per host when its link drops). */
+  readonly #sent = new Map<string, number>();
+  readonly #lostTimers = new Map<number, NodeJS.Timeout>();
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #placementQueued = false;
+  #placementRunning: Promise<void> | undefined;
+  #stopped = false;
+  /** Called after each committed step (tests, the scheduler issue's event loop). */
+  onStep: (vm: VmRecord, plan: ActionPlan) => void = () => undefined;
+  /** A placeholder placement (first enabled host with capacity) runs when true. */
+  placement = true;
+
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly sink: OperationSink,
+    private readonly options: { readonly hostLostAfterS: number } = { hostLostAfterS: 30 },
+  ) {
+    this.logs = new VmLogFiles(join(ctx.config.home, 'vms'), (vmId, error) =>
+      ctx.log.error({ vm: vmId, err: error }, 'cannot write vm.log'),
+    );
+  }
+
+  // ---- start / stop ---------------------------------------------------------------------------
+
+  /** Re-sends what is waiting, starts the timeout sweep and a first placement pass. */
+  async start(): Promise<void> {
+    // The sweep also runs a placement pass: a safety net for VMs made PENDING outside the engine.
+    this.#sweepTimer = setInterval(() => {
+      void this.#sweep();
+      this.kickPlacement();
+    }, 1000);
+    this.#sweepTimer.unref();
+    const vms = new Set((await this.ctx.store.operations.all()).map((r) => r.vmId));
+    for (const vmId of vms) await this.#dispatch(vmId);
+    this.kickPlacement();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer);
+    for (const t of this.#lostTimers.values()) clearTimeout(t);
+    await Promise.allSettled([...this.#queues.values()]);
+    await this.#placementRunning;
+    await this.logs.flush();
+  }
+
+  /** Resolves when every step queued so far has run (tests). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const pending = [...this.#queues.values()];
+      const placement = this.#placementRunning;
+      if (pending.length === 0 && placement === undefined && !this.#placementQueued) return;
+      await Promise.allSettled([...pending, placement]);
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  // ---- per-VM serialization --------------------------------------------------------------------
+
+  #serialize<T>(vmId: number, work: () => Promise<T>): Promise<T> {
+    const previous = this.#queues.get(vmId) ?? Promise.resolve();
+    const run = previous.then(work, work);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#queues.set(vmId, tail);
+    void tail.then(() => {
+      if (this.#queues.get(vmId) === tail) this.#queues.delete(vmId);
+    });
+    return run;
+  }
+
+  /**
+   * One step: in a transaction read the VM, build the plan, apply it, write the operations; then
+   * append the log lines and send. `build` throws a NimbusError to refuse.
+   */
+  async #step(
+    vmId: number,
+    actor: Actor,
+    build: (tx: Repositories, vm: VmRecord, history: HistoryRecord[], lvm: LifecycleVm) => Promise<BuiltStep | null>,
+  ): Promise<StepAnswer> {
+    return this.#serialize(vmId, async () => {
+      const done = await this.ctx.store.transaction(
+        async (tx) => {
+          const vm = await tx.vms.get(vmId);
+          const history = await tx.history.listByVm(vmId);
+          const built = await build(tx, vm, history, lifecycleVm(vm, history));
+          if (built === null) return null;
+          const { plan } = built;
+          const abandoned = built.supersede === true ? await tx.operations.abandonVm(vmId) : [];
+          if (plan.notice !== undefined && plan.transitions.length === 0 && plan.effects.length === 0) {
+            return { vm, plan, log: plan.log, elementId: built.elementId };
+          }
+          const outcome = await applyStep(tx, this.ctx, {
+            vm: built.input?.vm ?? vm,
+            history,
+            plan,
+            actor,
+            ...built.input,
+          });
+          await this.#insertOperations(tx, outcome.vm.id, plan.trigger, outcome.operations, abandoned);
+          return { vm: outcome.vm, plan, log: outcome.log, elementId: built.elementId };
+        },
+        { retries: 5 },
+      );
+      if (done === null) return { vm: await this.ctx.store.vms.get(vmId) };
+      void this.logs.append(vmId, done.log);
+      this.onStep(done.vm, done.plan);
+      await this.#dispatch(vmId);
+      if (done.plan.effects.some((e) => e.kind === 'capacity' || e.kind === 'release-resources')) this.kickPlacement();
+      if (done.vm.state === VmState.PENDING) this.kickPlacement();
+      return {
+        vm: done.vm,
+        ...(done.plan.notice !== undefined ? { notice: done.plan.notice } : {}),
+        ...(done.elementId !== undefined ? { elementId: done.elementId } : {}),
+      };
+    });
+  }
+
+  async #insertOperations(
+    tx: Repositories,
+    vmId: number,
+    trigger: string,
+    operations: readonly PlannedOperation[],
+    abandoned: readonly VmOperationRow[],
+  ): Promise<void> {
+    const nowMs = Date.now();
+    const last = operations.length - 1;
+    for (const [i, op] of operations.entries()) {
+      let args = op.args;
+      if (op.op === 'driver-cancel') {
+        const target = [...abandoned].reverse().find((r) => r.hostId === op.hostId && r.driver === op.driver);
+        if (target === undefined) continue; // nothing in flight to cancel
+        args = { ...args, target: target.opId };
+      }
+      const timeoutS = operationTimeoutS(op.driver, op.op);
+      await tx.operations.insert({
+        opId: newOpId(vmId, nowMs),
+        vmId,
+        hostId: op.hostId,
+        driver: op.driver,
+        op: op.op,
+        args,
+        action: trigger,
+        started: nowMs + i,
+        deadline: nowMs + timeoutS * 1000,
+        state: op.settles ? 'step' : i < last && operations[last]?.settles === true ? 'chain' : 'fire',
+      });
+    }
+  }
+
+  /** Sends the VM's next operation (one at a time per VM, in order) if its host is connected. */
+  async #dispatch(vmId: number): Promise<void> {
+    const rows = await this.ctx.store.operations.byVm(vmId);
+    const head = rows.find((r) => r.state !== 'abandoned');
+    if (head === undefined || this.#sent.has(head.opId)) return;
+    const operation = {
+      type: 'operation',
+      opId: head.opId,
+      vmId: head.vmId,
+      driver: head.driver,
+      op: head.op,
+      args: head.args,
+      timeoutS: Math.max(1, Math.ceil((head.deadline - head.started) / 1000)),
+    } as unknown as Operation;
+    if (this.sink.send(head.hostId, operation)) this.#sent.set(head.opId, head.hostId);
+  }
+
+  // ---- user actions ----------------------------------------------------------------------------
+
+  #authorize(caller: Caller, vm: VmRecord, action: string): void {
+    const operation = ADMIN_ACTIONS.has(action) ? 'ADMIN' : 'MANAGE';
+    this.ctx.authorize(caller, { operation, object: ownedAuthObject('VM', vm) }, `one.vm.${action}`);
+  }
+
+  /** A user action (`one.vm.action`, deploy, migrate, resize, attach …). */
+  async request(caller: Caller, vmId: number, req: LifecycleRequest): Promise<StepAnswer> {
+    const actor: Actor = { uid: caller.uid, gid: caller.gid, requestId: -1 };
+    return this.#step(vmId, actor, async (tx, vm, history, lvm) => {
+      this.#authorize(caller, vm, req.action);
+      const current = history[history.length - 1];
+      const caps = capsOf(current === undefined ? undefined : this.sink.capabilities(current.hid));
+      let target: PlacementTarget | undefined;
+      if (req.hostId !== undefined) target = await this.#target(tx, caller, vm, req, current);
+      const planned = planAction(lvm, req.action, { ...(target !== undefined ? { target } : {}), driver: caps });
+      if (!planned.ok) throw await this.#refusal(tx, vm, planned.error);
+      const plan = planned.value;
+      if (plan.notice !== undefined) return { plan };
+      const prepared = await this.#prepare(tx, caller, vm, req);
+      return {
+        plan,
+        input: {
+          vm: prepared.vm,
+          ...(prepared.change !== undefined ? { change: prepared.change } : {}),
+          ...(prepared.resize !== undefined ? { resize: prepared.resize } : {}),
+          enforce: req.enforce ?? false,
+        },
+        supersede: plan.effects.some((e) => e.kind === 'vmm' && e.op === 'driver-cancel'),
+        ...(prepared.elementId !== undefined ? { elementId: prepared.elementId } : {}),
+      };
+    });
+  }
+
+  /** `one.vm.recover`: success, failure, retry, delete, delete-recreate, delete-db. */
+  async recover(caller: Caller, vmId: number, op: RecoverOpName): Promise<StepAnswer> {
+    const actor: Actor = { uid: caller.uid, gid: caller.gid, requestId: -1 };
+    return this.#step(vmId, actor, async (_tx, vm, history, lvm) => {
+      this.ctx.authorize(caller, { operation: 'ADMIN', object: ownedAuthObject('VM', vm) }, 'one.vm.recover');
+      const current = history[history.length - 1];
+      const caps = capsOf(current === undefined ? undefined : this.sink.capabilities(current.hid));
+      const plan = planRecover(lvm, op, { driver: caps });
+      if (!plan.ok) throw new NimbusError(plan.error.code, plan.error.message, 'operation');
+      return { plan: plan.value, supersede: true };
+    });
+  }
+
+  /** Actions allowed now, and the reason for the others (what the UI and CLI show). */
+  allowed(vm: VmRecord, history: readonly HistoryRecord[]): ReturnType<typeof allowedActions> {
+    const current = history[history.length - 1];
+    const caps = capsOf(current === undefined ? undefined : this.sink.capabilities(current.hid));
+    return allowedActions(lifecycleVm(vm, history), { driver: caps });
+  }
+
+  async #refusal(tx: Repositories, vm: VmRecord, error: { code: string; message: string; field?: string }): Promise<NimbusError> {
+    const ops = (await tx.operations.byVm(vm.id)).filter((r) => r.state !== 'abandoned');
+    const head = ops[0];
+    if (error.code !== 'ACTION_NOT_ALLOWED' || head === undefined) {
+      return new NimbusError(error.code, error.message, error.field);
+    }
+    const now = Date.now();
+    const age = Math.max(0, Math.round((now - head.started) / 1000));
+    const left = Math.max(0, Math.round((head.deadline - now) / 1000));
+    const what = head.action.startsWith('event:') || head.action.startsWith('recover:') ? head.action : `${head.action}`;
+    return new NimbusError(
+      'ACTION_NOT_ALLOWED',
+      `${error.message} (busy: ${head.driver} ${head.op} on host ${head.hostId} for ${what}, started ${age} s ago, times out in ${left} s)`,
+    );
+  }
+
+  async #target(
+    tx: Repositories,
+    caller: Caller,
+    vm: VmRecord,
+    req: LifecycleRequest,
+    current: HistoryRecord | undefined,
+  ): Promise<PlacementTarget> {
+    const host = await tx.hosts.find(req.hostId as number);
+    if (host === undefined) throw new NimbusError('NOT_FOUND', `host ${req.hostId} does not exist`, 'host');
+    this.ctx.authorize(caller, { operation: 'MANAGE', object: hostAuthObject(host) }, `one.vm.${req.action}`);
+    if (host.state === 8) throw new NimbusError('HOST_STATE', `host ${host.id} "${host.name}" is OFFLINE`, 'host');
+    const migrating = req.action !== 'deploy';
+    if (migrating && current !== undefined && current.hid === host.id && req.datastoreId === undefined) {
+      throw new NimbusError('INVALID_ARGUMENT', `VM ${vm.id} is already on host ${host.id} "${host.name}"`, 'host');
+    }
+    const ds =
+      req.datastoreId !== undefined
+        ? await tx.datastores.find(req.datastoreId)
+        : migrating && current !== undefined
+          ? await tx.datastores.find(current.dsId)
+          : await this.#systemDatastore(tx, host.clusterId);
+    if (ds === undefined) {
+      throw new NimbusError(
+        'NOT_FOUND',
+        req.datastoreId !== undefined
+          ? `datastore ${req.datastoreId} does not exist`
+          : `cluster ${host.clusterId} of host ${host.id} has no system datastore`,
+        'datastore',
+      );
+    }
+    if (ds.type !== 1) throw new NimbusError('INVALID_ARGUMENT', `datastore ${ds.id} "${ds.name}" is not a system datastore`, 'datastore');
+    const dsAuth: AuthObject = { type: 'DATASTORE', id: ds.id, uid: ds.uid, gid: ds.gid, permissions: ds.permissions, clusterIds: [...ds.clusters] };
+    this.ctx.authorize(caller, { operation: 'USE', object: dsAuth }, `one.vm.${req.action}`);
+    if (req.enforce === true) {
+      const alloc = allocationOf(vm.template);
+      const free = { cpu: host.share.maxCpu - host.share.cpuUsage, mem: host.share.maxMem - host.share.memUsage };
+      if (alloc.cpu > free.cpu || alloc.mem > free.mem) {
+        throw new NimbusError(
+          'HOST_CAPACITY',
+          `host ${host.id} "${host.name}" has not enough capacity: CPU ${alloc.cpu}/${Math.max(0, free.cpu)}, memory ${alloc.mem}/${Math.max(0, free.mem)} KB`,
+          'host',
+        );
+      }
+    }
+    return {
+      hostId: host.id,
+      hostname: host.name,
+      clusterId: host.clusterId,
+      vmMad: host.vmMad,
+      tmMad: ds.tmMad,
+      dsId: ds.id,
+    };
+  }
+
+  async #systemDatastore(tx: Repositories, clusterId: number) {
+    const all = await tx.datastores.list(undefined, { limit: 100_000 });
+    return all.items.find((d) => d.type === 1 && d.state === 0 && d.clusters.includes(clusterId));
+  }
+
+  /** Template changes a request makes before its plan runs (attach markers, resize figures). */
+  async #prepare(
+    tx: Repositories,
+    caller: Caller,
+    vm: VmRecord,
+    req: LifecycleRequest,
+  ): Promise<{ vm: VmRecord; change?: PendingChange; resize?: StepInput['resize']; elementId?: number }> {
+    const vectors = (name: string): VectorValue[] => getVectors(vm.template, name);
+    const replace = (name: string, list: readonly VectorValue[]): Template => ({ ...vm.template, [name]: list });
+    switch (req.action) {
+      case 'disk-attach':
+      case 'nic-attach': {
+        const kind = req.action === 'disk-attach' ? 'DISK' : 'NIC';
+        if (req.element === undefined) throw new NimbusError('INVALID_ARGUMENT', `${req.action} needs a ${kind}`, 'template');
+        if (vectors(kind).some((v) => (v['ATTACH'] ?? '').toUpperCase() === 'YES')) {
+          throw new NimbusError('ACTION_NOT_ALLOWED', `VM ${vm.id} has a ${kind} attach or detach in flight`);
+        }
+        const built = await prepareAttachment(tx, this.ctx, caller, vm, kind, req.element(), `one.vm.${req.action.replace('-', '')}`);
+        const next = { ...vm, template: replace(kind, [...vectors(kind), built.element]) };
+        return {
+          vm: next,
+          change: kind === 'DISK' ? { diskId: built.id } : { nicId: built.id },
+          elementId: built.id,
+        };
+      }
+      case 'disk-detach':
+      case 'nic-detach':
+      case 'disk-resize': {
+        const kind = req.action === 'nic-detach' ? 'NIC' : 'DISK';
+        const idKey = kind === 'DISK' ? 'DISK_ID' : 'NIC_ID';
+        const id = kind === 'DISK' ? req.diskId : req.nicId;
+        const list = vectors(kind);
+        const found = list.find((v) => Number(v[idKey]) === id);
+        if (found === undefined) {
+          throw new NimbusError('NOT_FOUND', `VM ${vm.id} has no ${kind} with ${idKey} ${id}`, kind === 'DISK' ? 'diskId' : 'nicId');
+        }
+        if (req.action === 'disk-resize') {
+          const size = req.size ?? 0;
+          const current = Number(found['SIZE'] ?? 0);
+          if (!Number.isInteger(size) || size <= current) {
+            throw new NimbusError('INVALID_ARGUMENT', `new size ${size} MB must be an integer above the current ${current} MB`, 'size');
+          }
+          const next = { ...vm, template: replace('DISK', list.map((v) => (v === found ? { ...v, RESIZE: String(size) } : v))) };
+          return { vm: next, change: { diskId: id as number, size } };
+        }
+        const next = { ...vm, template: replace(kind, list.map((v) => (v === found ? { ...v, ATTACH: 'YES' } : v))) };
+        return { vm: next, change: kind === 'DISK' ? { diskId: id as number } : { nicId: id as number } };
+      }
+      case 'resize': {
+        const r = req.resize ?? {};
+        if (r.cpu === undefined && r.vcpu === undefined && r.memory === undefined) {
+          throw new NimbusError('INVALID_ARGUMENT', 'give CPU, VCPU or MEMORY', 'CPU');
+        }
+        const number = (name: string): number => Number(getSingle(vm.template, name) ?? 0);
+        const cpu = r.cpu ?? number('CPU');
+        const memory = r.memory ?? number('MEMORY');
+        const vcpu = r.vcpu ?? (number('VCPU') || Math.max(1, Math.ceil(cpu)));
+        if (!(cpu > 0)) throw new NimbusError('INVALID_ARGUMENT', 'CPU must be a positive number', 'CPU');
+        if (!Number.isInteger(vcpu) || vcpu < 1) throw new NimbusError('INVALID_ARGUMENT', 'VCPU must be a positive integer', 'VCPU');
+        if (!Number.isInteger(memory) || memory < 1) throw new NimbusError('INVALID_ARGUMENT', 'MEMORY must be a positive integer (MB)', 'MEMORY');
+        return { vm, resize: { cpu, vcpu, memory } };
+      }
+      default:
+        return { vm };
+    }
+  }
+
+  // ---- driver results --------------------------------------------------------------------------
+
+  async onResult(hostId: number | null, result: OperationResult): Promise<void> {
+    await this.#serialize(result.vmId, async () => {
+      const done = await this.ctx.store.transaction(
+        async (tx) => {
+          const row = await tx.operations.get(result.opId);
+          if (row === undefined || (hostId !== null && row.hostId !== hostId)) return null;
+          await tx.operations.delete(row.opId);
+          const vm = await tx.vms.find(row.vmId);
+          if (vm === undefined) return null;
+          const failure = result.ok ? undefined : result.error;
+          const opName = `${row.driver} ${row.op}`;
+          if (row.state === 'abandoned' || row.state === 'fire') {
+            const log =
+              failure === undefined
+                ? []
+                : [{ module: row.driver === 'tm' ? 'TrM' : 'VMM', level: 'W', message: `${opName} of a superseded step failed: ${failure.message}` } as const];
+            return { vm, log, plan: undefined };
+          }
+          if (row.state === 'chain') {
+            if (result.ok) {
+              if (row.op === 'migrate' && result.value.target !== undefined) {
+                const next = (await tx.operations.byVm(row.vmId)).find((r) => r.state !== 'abandoned');
+                if (next !== undefined && next.op === 'migrate') {
+                  await tx.operations.updateArgs(next.opId, { role: 'send', target: result.value.target });
+                }
+              }
+              return { vm, log: [], plan: undefined };
+            }
+            await tx.operations.abandonVm(row.vmId);
+          }
+          const history = await tx.history.listByVm(vm.id);
+          const lvm = lifecycleVm(vm, history);
+          const step = pendingStep(lvm);
+          if (step === undefined) {
+            return {
+              vm,
+              log: [{ module: 'VMM', level: 'W', message: `Ignored: ${opName} result for VM in ${stateLabel(vm.state, vm.lcmState)}` } as const],
+              plan: undefined,
+            };
+          }
+          const kind: VmEventKind = result.ok ? step.success : step.failure;
+          const caps = capsOf(this.sink.capabilities(row.hostId));
+          const planned = applyEvent(
+            lvm,
+            {
+              kind,
+              ...(failure !== undefined ? { message: failure.message } : {}),
+              ...(result.ok && result.value.deployId !== undefined ? { deployId: result.value.deployId } : {}),
+            },
+            { now: Math.floor(this.ctx.now()), driver: caps },
+          );
+          if (!planned.ok) {
+            return { vm, log: [{ module: 'LCM', level: 'E', message: planned.error.message } as const], plan: undefined };
+          }
+          const outcome = await applyStep(tx, this.ctx, { vm, history, plan: planned.value, actor: INTERNAL });
+          await this.#insertOperations(tx, vm.id, planned.value.trigger, outcome.operations, []);
+          return { vm: outcome.vm, log: outcome.log, plan: planned.value };
+        },
+        { retries: 5 },
+      );
+      this.#sent.delete(result.opId);
+      if (done === null) return;
+      void this.logs.append(result.vmId, done.log);
+      if (done.plan !== undefined) this.onStep(done.vm, done.plan);
+      await this.#dispatch(result.vmId);
+      if (done.plan !== undefined && done.plan.effects.some((e) => e.kind === 'capacity' || e.kind === 'release-resources')) {
+        this.kickPlacement();
+      }
+    });
+  }
+
+  /** Operations past their deadline fail with TIMEOUT; abandoned ones are forgotten. */
+  async #sweep(): Promise<void> {
+    if (this.#stopped) return;
+    try {
+      const now = Date.now();
+      for (const row of await this.ctx.store.operations.all()) {
+        if (row.deadline > now) continue;
+        if (row.state === 'abandoned') {
+          await this.ctx.store.operations.delete(row.opId);
+          this.#sent.delete(row.opId);
+          continue;
+        }
+        const seconds = Math.round((row.deadline - row.started) / 1000);
+        await this.onResult(null, {
+          type: 'result',
+          opId: row.opId,
+          vmId: row.vmId,
+          ok: false,
+          error: { code: 'TIMEOUT', message: `${row.op} of one-${row.vmId} on host ${row.hostId} did not answer in ${seconds} s`, step: row.op },
+        });
+      }
+    } catch (e) {
+      if (!this.#stopped) this.ctx.log.error({ err: e }, 'operation timeout sweep failed');
+    }
+  }
+
+  // ---- hosts and monitoring ---------------------------------------------------------------------
+
+  /** A host's agent connected: send what waits for it. */
+  async hostConnected(hostId: number): Promise<void> {
+    const timer = this.#lostTimers.get(hostId);
+    if (timer !== undefined) clearTimeout(timer);
+    this.#lostTimers.delete(hostId);
+    for (const [opId, host] of this.#sent) if (host === hostId) this.#sent.delete(opId);
+    const vms = new Set((await this.ctx.store.operations.byHost(hostId)).map((r) => r.vmId));
+    for (const vmId of vms) await this.#dispatch(vmId);
+  }
+
+  /** The link dropped: after `hostLostAfterS` without a new one, the host is ERROR and its VMs UNKNOWN. */
+  hostDisconnected(hostId: number): void {
+    for (const [opId, host] of this.#sent) if (host === hostId) this.#sent.delete(opId);
+    if (this.#stopped || this.#lostTimers.has(hostId)) return;
+    const timer = setTimeout(() => {
+      this.#lostTimers.delete(hostId);
+      if (this.#stopped || this.sink.connected(hostId)) return;
+      void this.#hostLost(hostId).catch((e: unknown) => this.ctx.log.error({ err: e, host: hostId }, 'host loss handling failed'));
+    }, this.options.hostLostAfterS * 1000);
+    timer.unref();
+    this.#lostTimers.set(hostId, timer);
+  }
+
+  async #hostLost(hostId: number): Promise<void> {
+    await this.ctx.store.transaction(
+      async (tx) => {
+        const host = await tx.hosts.find(hostId);
+        if (host === undefined || host.state === 3 || host.state === 4 || host.state === 8) return;
+        await tx.hosts.update({ ...host, prevState: host.state, state: 3 });
+      },
+      { retries: 5 },
+    );
+    this.ctx.log.warn({ host: hostId }, 'host agent lost: host ERROR, its VMs UNKNOWN');
+    const vms = await this.ctx.store.vms.list({ hostId, state: VmState.ACTIVE }, { limit: 1_000_000 });
+    for (const vm of vms.items) {
+      if (vm.lcmState !== LcmState.RUNNING) continue;
+      await this.monitorEvent(vm.id, 'vm-missing', hostId);
+    }
+  }
+
+  /** First report after a (re)connect: INIT or ERROR hosts are MONITORED again. */
+  async hostReported(hostId: number): Promise<void> {
+    const host = await this.ctx.store.hosts.find(hostId);
+    if (host === undefined || (host.state !== 0 && host.state !== 3)) return;
+    await this.ctx.store.transaction(
+      async (tx) => {
+        const h = await tx.hosts.get(hostId);
+        if (h.state === 0 || h.state === 3) await tx.hosts.update({ ...h, prevState: h.state, state: 2 });
+      },
+      { retries: 5 },
+    );
+    this.kickPlacement();
+  }
+
+  /** What a VM report means for each VM the controller has on the host (reference §3.7). */
+  async onVmsReport(hostId: number, report: MonitorVms): Promise<void> {
+    const reported = new Map<number, MonitorVms['vms'][number]>();
+    for (const r of report.vms) if (r.ID !== undefined) reported.set(r.ID, r);
+    const placed = await this.ctx.store.vms.list(
+      { hostId, state: [VmState.ACTIVE, VmState.POWEROFF, VmState.SUSPENDED] },
+      { limit: 1_000_000 },
+    );
+    const lastOf = await this.ctx.store.history.lastOf(placed.items.map((v) => v.id));
+    for (const vm of placed.items) {
+      const last = lastOf.get(vm.id);
+      if (last === undefined || last.hid !== hostId) continue;
+      const r = reported.get(vm.id);
+      let kind: VmEventKind | undefined;
+      if (r === undefined) {
+        // A report taken before the VM started running does not say it is gone.
+        if (!report.complete || report.timestamp <= Math.max(last.rstime, last.stime)) continue;
+        if (vm.state === VmState.ACTIVE && vm.lcmState === LcmState.RUNNING) kind = 'vm-missing';
+        else if (vm.state === VmState.ACTIVE && isShutdown(vm.lcmState)) kind = 'vm-gone-while-shutdown';
+      } else if (r.STATE === 'RUNNING') {
+        if ((vm.state === VmState.ACTIVE && vm.lcmState === LcmState.UNKNOWN) || vm.state === VmState.POWEROFF || vm.state === VmState.SUSPENDED) {
+          kind = 'vm-found-running';
+        }
+      } else if (r.STATE === 'POWEROFF') {
+        if (vm.state === VmState.ACTIVE && (vm.lcmState === LcmState.RUNNING || vm.lcmState === LcmState.UNKNOWN || isShutdown(vm.lcmState))) {
+          kind = 'vm-reported-poweroff';
+        }
+      } else if (r.STATE === 'SUSPENDED') {
+        if (vm.state === VmState.ACTIVE && (vm.lcmState === LcmState.RUNNING || vm.lcmState === LcmState.UNKNOWN)) kind = 'vm-reported-suspended';
+      }
+      if (kind !== undefined) await this.monitorEvent(vm.id, kind, hostId);
+    }
+  }
+
+  /** A monitoring event for one VM; ignored (no transaction) when it changes nothing. */
+  async monitorEvent(vmId: number, kind: VmEventKind, hostId: number): Promise<void> {
+    await this.#step(vmId, INTERNAL, async (_tx, vm, history, lvm) => {
+      if (history[history.length - 1]?.hid !== hostId) return null;
+      const planned = applyEvent(lvm, { kind }, { now: Math.floor(this.ctx.now()), driver: capsOf(this.sink.capabilities(hostId)) });
+      if (!planned.ok || (planned.value.transitions.length === 0 && planned.value.effects.length === 0)) return null;
+      void vm;
+      return { plan: planned.value, supersede: true };
+    }).catch((e: unknown) => this.ctx.log.warn({ vm: vmId, event: kind, err: e }, 'monitoring event not applied'));
+  }
+
+  // ---- placeholder placement ---------------------------------------------------------------------
+
+  /** Asks for a placement pass soon (the scheduler issue replaces this with match-making). */
+  kickPlacement(): void {
+    if (!this.placement || this.#stopped || this.#placementQueued) return;
+    this.#placementQueued = true;
+    setImmediate(() => {
+      this.#placementQueued = false;
+      if (this.#placementRunning !== undefined) {
+        void this.#placementRunning.then(() => this.kickPlacement());
+        return;
+      }
+      this.#placementRunning = this.#place()
+        .catch((e: unknown) => this.ctx.log.error({ err: e }, 'placement pass failed'))
+        .finally(() => {
+          this.#placementRunning = undefined;
+        });
+    });
+  }
+
+  /**
+   * Placeholder placement: each PENDING VM (by id) goes to the first MONITORED host, in host id
+   * order, that has room for it under MAX_CPU / MAX_MEM, in a cluster the VM may use, with an
+   * enabled system datastore in that cluster.
+   */
+  async #place(): Promise<void> {
+    const store = this.ctx.store;
+    const pending = await store.vms.list({ state: VmState.PENDING }, { limit: 100_000 });
+    if (pending.items.length === 0) return;
+    const hosts = (await store.hosts.list({ state: 2 }, { limit: 1_000_000 })).items;
+    const datastores = (await store.datastores.list(undefined, { limit: 100_000 })).items.filter((d) => d.type === 1 && d.state === 0);
+    const free = new Map(hosts.map((h) => [h.id, { cpu: h.share.maxCpu - h.share.cpuUsage, mem: h.share.maxMem - h.share.memUsage }]));
+    const deploys: Promise<unknown>[] = [];
+    for (const vm of pending.items) {
+      if (this.#stopped) break;
+      const allowed = clustersAllowed(getSingle(vm.template, 'AUTOMATIC_REQUIREMENTS'));
+      const alloc = allocationOf(vm.template);
+      for (const host of hosts) {
+        if (allowed !== null && !allowed.has(host.clusterId)) continue;
+        const room = free.get(host.id)!;
+        if (alloc.cpu > room.cpu || alloc.mem > room.mem) continue;
+        const ds = datastores.find((d) => d.clusters.includes(host.clusterId));
+        if (ds === undefined) continue;
+        room.cpu -= alloc.cpu;
+        room.mem -= alloc.mem;
+        const target: PlacementTarget = {
+          hostId: host.id,
+          hostname: host.name,
+          clusterId: host.clusterId,
+          vmMad: host.vmMad,
+          tmMad: ds.tmMad,
+          dsId: ds.id,
+        };
+        deploys.push(
+          this.#step(vm.id, INTERNAL, async (_tx, fresh, _history, lvm) => {
+            if (fresh.state !== VmState.PENDING) return null;
+            const plan = planAction(lvm, 'deploy', { target, driver: capsOf(this.sink.capabilities(host.id)) });
+            return plan.ok ? { plan: plan.value } : null;
+          }).catch((e: unknown) => this.ctx.log.warn({ vm: vm.id, host: host.id, err: e }, 'placement deploy failed')),
+        );
+        break;
+      }
+    }
+    await Promise.all(deploys);
+  }
+}
+
+function isShutdown(lcm: number): boolean {
+  return lcm === LcmState.SHUTDOWN || lcm === LcmState.SHUTDOWN_POWEROFF || lcm === LcmState.SHUTDOWN_UNDEPLOY;
+}
+
+/** The cluster ids AUTOMATIC_REQUIREMENTS allows (`CLUSTER_ID = 0 | CLUSTER_ID = 100`), or null for any. */
+export function clustersAllowed(requirements: string | undefined): Set<number> | null {
+  if (requirements === undefined) return null;
+  const ids = [...requirements.matchAll(/CLUSTER_ID\s*=\s*(\d+)/g)].map((m) => Number(m[1]));
+  return ids.length === 0 ? null : new Set(ids);
+}
+

@@ -1,0 +1,71 @@
+/**
+ * Puts the lifecycle together: the agent hub, the engine, the embedded agents and the monitoring
+ * intake, wired so that agent messages reach the engine and the monitoring store.
+ */
+import type { MonitorHost, MonitorVms } from '../../protocol/agent.js';
+import { EmbeddedAgents } from '../agents/embedded.js';
+import { AgentHub, type HubIntervals } from '../agents/hub.js';
+import type { ControllerContext } from '../context.js';
+import { LifecycleEngine } from './engine.js';
+
+export interface MonitoringIntake {
+  recordHost(hostId: number, message: MonitorHost): Promise<void>;
+  recordVms(hostId: number, message: MonitorVms): Promise<void>;
+}
+
+export interface LifecycleOptions {
+  readonly intervals: HubIntervals;
+  /** Seconds without a link before a host is ERROR and its VMs UNKNOWN (default: the VM interval). */
+  readonly hostLostAfterS?: number;
+  readonly monitoring?: MonitoringIntake;
+  /** Validate in-memory agent messages (default true). */
+  readonly validate?: boolean;
+  /** Run the placeholder placement (default true). */
+  readonly placement?: boolean;
+}
+
+export interface Lifecycle {
+  readonly hub: AgentHub;
+  readonly engine: LifecycleEngine;
+  readonly embedded: EmbeddedAgents;
+  close(): Promise<void>;
+}
+
+export async function startLifecycle(ctx: ControllerContext, options: LifecycleOptions): Promise<Lifecycle> {
+  let engine: LifecycleEngine | undefined;
+  const warn = (what: string) => (e: unknown) => ctx.log.warn({ err: e }, what);
+  const hub = new AgentHub(
+    ctx,
+    {
+      connected: (hostId) => engine?.hostConnected(hostId),
+      disconnected: (hostId) => engine?.hostDisconnected(hostId),
+      result: (hostId, result) => engine?.onResult(hostId, result),
+      progress: () => undefined,
+      monitorHost: async (hostId, message) => {
+        await options.monitoring?.recordHost(hostId, message).catch(warn('host monitoring not stored'));
+        await engine?.hostReported(hostId);
+      },
+      monitorVms: async (hostId, message) => {
+        await options.monitoring?.recordVms(hostId, message).catch(warn('VM monitoring not stored'));
+        await engine?.onVmsReport(hostId, message);
+      },
+    },
+    options.intervals,
+  );
+  engine = new LifecycleEngine(ctx, hub, { hostLostAfterS: options.hostLostAfterS ?? options.intervals.monitorVmsS });
+  engine.placement = options.placement ?? true;
+  const embedded = new EmbeddedAgents(ctx, hub, { validate: options.validate ?? true });
+  await engine.start();
+  await embedded.sync();
+  const started = engine;
+  return {
+    hub,
+    engine: started,
+    embedded,
+    async close() {
+      await started.stop();
+      await embedded.close();
+      hub.close();
+    },
+  };
+}
