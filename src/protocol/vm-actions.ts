@@ -89,7 +89,9 @@ export const DiskResize = Type.Object(
   { additionalProperties: false },
 );
 
-export const VmLogQuery = Type.Object({ lines: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })) });
+export const VmLogQuery = Type.Object({
+  lines: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+});
 
 /** Answer of every lifecycle request: the VM's state after the request (and a notice for no-ops). */
 export const VmActionAnswer = Type.Object({

@@ -62,12 +62,16 @@ export class EmbeddedAgents {
       log: {
         info: () => undefined,
         debug: () => undefined,
-        warn: (obj: object, msg?: string) => this.ctx.log.warn({ ...obj, host: hostId }, msg ?? 'embedded agent'),
-        error: (obj: object, msg?: string) => this.ctx.log.error({ ...obj, host: hostId }, msg ?? 'embedded agent'),
+        warn: (obj: object, msg?: string) =>
+          this.ctx.log.warn({ ...obj, host: hostId }, msg ?? 'embedded agent'),
+        error: (obj: object, msg?: string) =>
+          this.ctx.log.error({ ...obj, host: hostId }, msg ?? 'embedded agent'),
       },
     });
     this.#runtimes.set(hostId, runtime);
-    runtime.start().catch((e: unknown) => this.ctx.log.error({ err: e, host: hostId }, 'embedded agent did not start'));
+    runtime
+      .start()
+      .catch((e: unknown) => this.ctx.log.error({ err: e, host: hostId }, 'embedded agent did not start'));
   }
 
   runtime(hostId: number): AgentRuntime | undefined {

@@ -167,7 +167,11 @@ export class AgentHub {
     });
   }
 
-  async #hello(link: AgentLinkEnd, hello: Hello, trusted?: { readonly hostId: number }): Promise<number | undefined> {
+  async #hello(
+    link: AgentLinkEnd,
+    hello: Hello,
+    trusted?: { readonly hostId: number },
+  ): Promise<number | undefined> {
     const refuse = (code: Refusal['code'], message: string, retry: boolean): undefined => {
       this.#refuse(link, { code, message, retry });
       return undefined;
@@ -248,7 +252,8 @@ export class AgentHub {
   #refuse(link: AgentLinkEnd, refusal: Omit<Refusal, 'type'>): void {
     this.ctx.log.warn({ peer: link.peer, code: refusal.code, reason: refusal.message }, 'agent refused');
     link.send({ type: 'refusal', ...refusal });
-    if (!refusal.retry || refusal.code !== 'BAD_MESSAGE') setTimeout(() => link.close(refusal.message), 50).unref();
+    if (!refusal.retry || refusal.code !== 'BAD_MESSAGE')
+      setTimeout(() => link.close(refusal.message), 50).unref();
   }
 
   #pingAll(): void {

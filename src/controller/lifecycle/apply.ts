@@ -3,10 +3,8 @@
  * caller's transaction: the VM's state and attributes, its HISTORY, host capacity, released
  * resources, pending hotplug changes, and the driver operations to send once it commits.
  */
-import { NimbusError } from '../../domain/errors.js';
 import { vmFailurePhase } from '../../domain/image/index.js';
 import { getSingle, removeAttribute, setSingle } from '../../domain/template/attributes.js';
-import type { Template } from '../../domain/template/types.js';
 import {
   applyHistoryEffect,
   lcmStateName,
@@ -157,7 +155,8 @@ export async function applyStep(
         : undefined,
     );
     // A VM that ends no longer sits on a host, whatever state it ended from.
-    for (const record of history.slice(-2)) await moveCapacity(tx, record.hid, vm.id, 'remove', allocationOf(vm.template), false);
+    for (const record of history.slice(-2))
+      await moveCapacity(tx, record.hid, vm.id, 'remove', allocationOf(vm.template), false);
   }
 
   // HISTORY: new records are appended, changed ones rewritten.
@@ -173,7 +172,8 @@ export async function applyStep(
   }
   const written = await tx.vms.update(vm);
 
-  const waits = pendingStep({ ...written, historyAction: history[history.length - 1]?.action ?? null }) !== undefined;
+  const waits =
+    pendingStep({ ...written, historyAction: history[history.length - 1]?.action ?? null }) !== undefined;
   const operations = plannedOperations(
     plan.effects,
     {

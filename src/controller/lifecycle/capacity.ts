@@ -21,7 +21,6 @@ export function holdsCapacity(vm: Pick<VmRecord, 'state' | 'lcmState'>): boolean
   return vm.state === VmState.ACTIVE || vm.state === VmState.POWEROFF || vm.state === VmState.SUSPENDED;
 }
 
-
 /**
  * Adds or removes the VM's allocation on a host and its VM list. Idempotent: a VM already on
  * (or off) the host is left alone, so a re-fired step does not count twice.

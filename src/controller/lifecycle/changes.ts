@@ -34,7 +34,12 @@ function replaceVectors(template: Template, name: string, vectors: readonly Vect
   return vectors.length === 0 ? rest : { ...rest, [name]: vectors };
 }
 
-async function releaseDiskImage(tx: Repositories, ctx: ControllerContext, vm: VmRecord, disk: VectorValue): Promise<void> {
+async function releaseDiskImage(
+  tx: Repositories,
+  ctx: ControllerContext,
+  vm: VmRecord,
+  disk: VectorValue,
+): Promise<void> {
   const imageId = Number(disk['IMAGE_ID']);
   if (disk['IMAGE_ID'] === undefined || !Number.isInteger(imageId)) return;
   const image = await tx.images.find(imageId);
@@ -74,11 +79,25 @@ export async function finishChange(
       // attach+commit and detach+rollback keep the element; the other two remove it.
       const keep = attach === (outcome !== 'rollback') || outcome === 'clear';
       if (keep) {
-        return { ...vm, template: replaceVectors(vm.template, name, vectors.map((v) => (v === marked ? withoutMarker(v) : v))) };
+        return {
+          ...vm,
+          template: replaceVectors(
+            vm.template,
+            name,
+            vectors.map((v) => (v === marked ? withoutMarker(v) : v)),
+          ),
+        };
       }
       if (name === 'DISK') await releaseDiskImage(tx, ctx, vm, marked);
       else await releaseNicLease(tx, vm, Number(marked['NIC_ID']));
-      return { ...vm, template: replaceVectors(vm.template, name, vectors.filter((v) => v !== marked)) };
+      return {
+        ...vm,
+        template: replaceVectors(
+          vm.template,
+          name,
+          vectors.filter((v) => v !== marked),
+        ),
+      };
     }
     case 'resize': {
       const previous = getVector(vm.template, 'RESIZE_PREVIOUS');

@@ -218,7 +218,12 @@ export class LifecycleEngine {
   async #step(
     vmId: number,
     actor: Actor,
-    build: (tx: Repositories, vm: VmRecord, history: HistoryRecord[], lvm: LifecycleVm) => Promise<BuiltStep | null>,
+    build: (
+      tx: Repositories,
+      vm: VmRecord,
+      history: HistoryRecord[],
+      lvm: LifecycleVm,
+    ) => Promise<BuiltStep | null>,
   ): Promise<StepAnswer> {
     return this.#serialize(vmId, async () => {
       const done = await this.ctx.store.transaction(
@@ -248,7 +253,8 @@ export class LifecycleEngine {
       void this.logs.append(vmId, done.log);
       this.onStep(done.vm, done.plan);
       await this.#dispatch(vmId);
-      if (done.plan.effects.some((e) => e.kind === 'capacity' || e.kind === 'release-resources')) this.kickPlacement();
+      if (done.plan.effects.some((e) => e.kind === 'capacity' || e.kind === 'release-resources'))
+        this.kickPlacement();
       if (done.vm.state === VmState.PENDING) this.kickPlacement();
       return {
         vm: done.vm,
@@ -323,7 +329,10 @@ export class LifecycleEngine {
       const caps = capsOf(current === undefined ? undefined : this.sink.capabilities(current.hid));
       let target: PlacementTarget | undefined;
       if (req.hostId !== undefined) target = await this.#target(tx, caller, vm, req, current);
-      const planned = planAction(lvm, req.action, { ...(target !== undefined ? { target } : {}), driver: caps });
+      const planned = planAction(lvm, req.action, {
+        ...(target !== undefined ? { target } : {}),
+        driver: caps,
+      });
       if (!planned.ok) throw await this.#refusal(tx, vm, planned.error);
       const plan = planned.value;
       if (plan.notice !== undefined) return { plan };
@@ -362,7 +371,11 @@ export class LifecycleEngine {
     return allowedActions(lifecycleVm(vm, history), { driver: caps });
   }
 
-  async #refusal(tx: Repositories, vm: VmRecord, error: { code: string; message: string; field?: string }): Promise<NimbusError> {
+  async #refusal(
+    tx: Repositories,
+    vm: VmRecord,
+    error: { code: string; message: string; field?: string },
+  ): Promise<NimbusError> {
     const ops = (await tx.operations.byVm(vm.id)).filter((r) => r.state !== 'abandoned');
     const head = ops[0];
     if (error.code !== 'ACTION_NOT_ALLOWED' || head === undefined) {
@@ -371,7 +384,8 @@ export class LifecycleEngine {
     const now = Date.now();
     const age = Math.max(0, Math.round((now - head.started) / 1000));
     const left = Math.max(0, Math.round((head.deadline - now) / 1000));
-    const what = head.action.startsWith('event:') || head.action.startsWith('recover:') ? head.action : `${head.action}`;
+    const what =
+      head.action.startsWith('event:') || head.action.startsWith('recover:') ? head.action : `${head.action}`;
     return new NimbusError(
       'ACTION_NOT_ALLOWED',
       `${error.message} (busy: ${head.driver} ${head.op} on host ${head.hostId} for ${what}, started ${age} s ago, times out in ${left} s)`,
@@ -388,10 +402,15 @@ export class LifecycleEngine {
     const host = await tx.hosts.find(req.hostId as number);
     if (host === undefined) throw new NimbusError('NOT_FOUND', `host ${req.hostId} does not exist`, 'host');
     this.ctx.authorize(caller, { operation: 'MANAGE', object: hostAuthObject(host) }, `one.vm.${req.action}`);
-    if (host.state === 8) throw new NimbusError('HOST_STATE', `host ${host.id} "${host.name}" is OFFLINE`, 'host');
+    if (host.state === 8)
+      throw new NimbusError('HOST_STATE', `host ${host.id} "${host.name}" is OFFLINE`, 'host');
     const migrating = req.action !== 'deploy';
     if (migrating && current !== undefined && current.hid === host.id && req.datastoreId === undefined) {
-      throw new NimbusError('INVALID_ARGUMENT', `VM ${vm.id} is already on host ${host.id} "${host.name}"`, 'host');
+      throw new NimbusError(
+        'INVALID_ARGUMENT',
+        `VM ${vm.id} is already on host ${host.id} "${host.name}"`,
+        'host',
+      );
     }
     const ds =
       req.datastoreId !== undefined
@@ -408,12 +427,27 @@ export class LifecycleEngine {
         'datastore',
       );
     }
-    if (ds.type !== 1) throw new NimbusError('INVALID_ARGUMENT', `datastore ${ds.id} "${ds.name}" is not a system datastore`, 'datastore');
-    const dsAuth: AuthObject = { type: 'DATASTORE', id: ds.id, uid: ds.uid, gid: ds.gid, permissions: ds.permissions, clusterIds: [...ds.clusters] };
+    if (ds.type !== 1)
+      throw new NimbusError(
+        'INVALID_ARGUMENT',
+        `datastore ${ds.id} "${ds.name}" is not a system datastore`,
+        'datastore',
+      );
+    const dsAuth: AuthObject = {
+      type: 'DATASTORE',
+      id: ds.id,
+      uid: ds.uid,
+      gid: ds.gid,
+      permissions: ds.permissions,
+      clusterIds: [...ds.clusters],
+    };
     this.ctx.authorize(caller, { operation: 'USE', object: dsAuth }, `one.vm.${req.action}`);
     if (req.enforce === true) {
       const alloc = allocationOf(vm.template);
-      const free = { cpu: host.share.maxCpu - host.share.cpuUsage, mem: host.share.maxMem - host.share.memUsage };
+      const free = {
+        cpu: host.share.maxCpu - host.share.cpuUsage,
+        mem: host.share.maxMem - host.share.memUsage,
+      };
       if (alloc.cpu > free.cpu || alloc.mem > free.mem) {
         throw new NimbusError(
           'HOST_CAPACITY',
@@ -445,16 +479,28 @@ export class LifecycleEngine {
     req: LifecycleRequest,
   ): Promise<{ vm: VmRecord; change?: PendingChange; resize?: StepInput['resize']; elementId?: number }> {
     const vectors = (name: string): VectorValue[] => getVectors(vm.template, name);
-    const replace = (name: string, list: readonly VectorValue[]): Template => ({ ...vm.template, [name]: list });
+    const replace = (name: string, list: readonly VectorValue[]): Template => ({
+      ...vm.template,
+      [name]: list,
+    });
     switch (req.action) {
       case 'disk-attach':
       case 'nic-attach': {
         const kind = req.action === 'disk-attach' ? 'DISK' : 'NIC';
-        if (req.element === undefined) throw new NimbusError('INVALID_ARGUMENT', `${req.action} needs a ${kind}`, 'template');
+        if (req.element === undefined)
+          throw new NimbusError('INVALID_ARGUMENT', `${req.action} needs a ${kind}`, 'template');
         if (vectors(kind).some((v) => (v['ATTACH'] ?? '').toUpperCase() === 'YES')) {
           throw new NimbusError('ACTION_NOT_ALLOWED', `VM ${vm.id} has a ${kind} attach or detach in flight`);
         }
-        const built = await prepareAttachment(tx, this.ctx, caller, vm, kind, req.element(), `one.vm.${req.action.replace('-', '')}`);
+        const built = await prepareAttachment(
+          tx,
+          this.ctx,
+          caller,
+          vm,
+          kind,
+          req.element(),
+          `one.vm.${req.action.replace('-', '')}`,
+        );
         const next = { ...vm, template: replace(kind, [...vectors(kind), built.element]) };
         return {
           vm: next,
@@ -471,18 +517,38 @@ export class LifecycleEngine {
         const list = vectors(kind);
         const found = list.find((v) => Number(v[idKey]) === id);
         if (found === undefined) {
-          throw new NimbusError('NOT_FOUND', `VM ${vm.id} has no ${kind} with ${idKey} ${id}`, kind === 'DISK' ? 'diskId' : 'nicId');
+          throw new NimbusError(
+            'NOT_FOUND',
+            `VM ${vm.id} has no ${kind} with ${idKey} ${id}`,
+            kind === 'DISK' ? 'diskId' : 'nicId',
+          );
         }
         if (req.action === 'disk-resize') {
           const size = req.size ?? 0;
           const current = Number(found['SIZE'] ?? 0);
           if (!Number.isInteger(size) || size <= current) {
-            throw new NimbusError('INVALID_ARGUMENT', `new size ${size} MB must be an integer above the current ${current} MB`, 'size');
+            throw new NimbusError(
+              'INVALID_ARGUMENT',
+              `new size ${size} MB must be an integer above the current ${current} MB`,
+              'size',
+            );
           }
-          const next = { ...vm, template: replace('DISK', list.map((v) => (v === found ? { ...v, RESIZE: String(size) } : v))) };
+          const next = {
+            ...vm,
+            template: replace(
+              'DISK',
+              list.map((v) => (v === found ? { ...v, RESIZE: String(size) } : v)),
+            ),
+          };
           return { vm: next, change: { diskId: id as number, size } };
         }
-        const next = { ...vm, template: replace(kind, list.map((v) => (v === found ? { ...v, ATTACH: 'YES' } : v))) };
+        const next = {
+          ...vm,
+          template: replace(
+            kind,
+            list.map((v) => (v === found ? { ...v, ATTACH: 'YES' } : v)),
+          ),
+        };
         return { vm: next, change: kind === 'DISK' ? { diskId: id as number } : { nicId: id as number } };
       }
       case 'resize': {
@@ -495,8 +561,10 @@ export class LifecycleEngine {
         const memory = r.memory ?? number('MEMORY');
         const vcpu = r.vcpu ?? (number('VCPU') || Math.max(1, Math.ceil(cpu)));
         if (!(cpu > 0)) throw new NimbusError('INVALID_ARGUMENT', 'CPU must be a positive number', 'CPU');
-        if (!Number.isInteger(vcpu) || vcpu < 1) throw new NimbusError('INVALID_ARGUMENT', 'VCPU must be a positive integer', 'VCPU');
-        if (!Number.isInteger(memory) || memory < 1) throw new NimbusError('INVALID_ARGUMENT', 'MEMORY must be a positive integer (MB)', 'MEMORY');
+        if (!Number.isInteger(vcpu) || vcpu < 1)
+          throw new NimbusError('INVALID_ARGUMENT', 'VCPU must be a positive integer', 'VCPU');
+        if (!Number.isInteger(memory) || memory < 1)
+          throw new NimbusError('INVALID_ARGUMENT', 'MEMORY must be a positive integer (MB)', 'MEMORY');
         return { vm, resize: { cpu, vcpu, memory } };
       }
       default:
@@ -521,7 +589,13 @@ export class LifecycleEngine {
             const log =
               failure === undefined
                 ? []
-                : [{ module: row.driver === 'tm' ? 'TrM' : 'VMM', level: 'W', message: `${opName} of a superseded step failed: ${failure.message}` } as const];
+                : [
+                    {
+                      module: row.driver === 'tm' ? 'TrM' : 'VMM',
+                      level: 'W',
+                      message: `${opName} of a superseded step failed: ${failure.message}`,
+                    } as const,
+                  ];
             return { vm, log, plan: undefined };
           }
           if (row.state === 'chain') {
@@ -542,7 +616,13 @@ export class LifecycleEngine {
           if (step === undefined) {
             return {
               vm,
-              log: [{ module: 'VMM', level: 'W', message: `Ignored: ${opName} result for VM in ${stateLabel(vm.state, vm.lcmState)}` } as const],
+              log: [
+                {
+                  module: 'VMM',
+                  level: 'W',
+                  message: `Ignored: ${opName} result for VM in ${stateLabel(vm.state, vm.lcmState)}`,
+                } as const,
+              ],
               plan: undefined,
             };
           }
@@ -553,14 +633,25 @@ export class LifecycleEngine {
             {
               kind,
               ...(failure !== undefined ? { message: failure.message } : {}),
-              ...(result.ok && result.value.deployId !== undefined ? { deployId: result.value.deployId } : {}),
+              ...(result.ok && result.value.deployId !== undefined
+                ? { deployId: result.value.deployId }
+                : {}),
             },
             { now: Math.floor(this.ctx.now()), driver: caps },
           );
           if (!planned.ok) {
-            return { vm, log: [{ module: 'LCM', level: 'E', message: planned.error.message } as const], plan: undefined };
+            return {
+              vm,
+              log: [{ module: 'LCM', level: 'E', message: planned.error.message } as const],
+              plan: undefined,
+            };
           }
-          const outcome = await applyStep(tx, this.ctx, { vm, history, plan: planned.value, actor: INTERNAL });
+          const outcome = await applyStep(tx, this.ctx, {
+            vm,
+            history,
+            plan: planned.value,
+            actor: INTERNAL,
+          });
           await this.#insertOperations(tx, vm.id, planned.value.trigger, outcome.operations, []);
           return { vm: outcome.vm, log: outcome.log, plan: planned.value };
         },
@@ -571,7 +662,10 @@ export class LifecycleEngine {
       void this.logs.append(result.vmId, done.log);
       if (done.plan !== undefined) this.onStep(done.vm, done.plan);
       await this.#dispatch(result.vmId);
-      if (done.plan !== undefined && done.plan.effects.some((e) => e.kind === 'capacity' || e.kind === 'release-resources')) {
+      if (
+        done.plan !== undefined &&
+        done.plan.effects.some((e) => e.kind === 'capacity' || e.kind === 'release-resources')
+      ) {
         this.kickPlacement();
       }
     });
@@ -595,7 +689,11 @@ export class LifecycleEngine {
           opId: row.opId,
           vmId: row.vmId,
           ok: false,
-          error: { code: 'TIMEOUT', message: `${row.op} of one-${row.vmId} on host ${row.hostId} did not answer in ${seconds} s`, step: row.op },
+          error: {
+            code: 'TIMEOUT',
+            message: `${row.op} of one-${row.vmId} on host ${row.hostId} did not answer in ${seconds} s`,
+            step: row.op,
+          },
         });
       }
     } catch (e) {
@@ -622,7 +720,9 @@ export class LifecycleEngine {
     const timer = setTimeout(() => {
       this.#lostTimers.delete(hostId);
       if (this.#stopped || this.sink.connected(hostId)) return;
-      void this.#hostLost(hostId).catch((e: unknown) => this.ctx.log.error({ err: e, host: hostId }, 'host loss handling failed'));
+      void this.#hostLost(hostId).catch((e: unknown) =>
+        this.ctx.log.error({ err: e, host: hostId }, 'host loss handling failed'),
+      );
     }, this.options.hostLostAfterS * 1000);
     timer.unref();
     this.#lostTimers.set(hostId, timer);
@@ -679,15 +779,26 @@ export class LifecycleEngine {
         if (vm.state === VmState.ACTIVE && vm.lcmState === LcmState.RUNNING) kind = 'vm-missing';
         else if (vm.state === VmState.ACTIVE && isShutdown(vm.lcmState)) kind = 'vm-gone-while-shutdown';
       } else if (r.STATE === 'RUNNING') {
-        if ((vm.state === VmState.ACTIVE && vm.lcmState === LcmState.UNKNOWN) || vm.state === VmState.POWEROFF || vm.state === VmState.SUSPENDED) {
+        if (
+          (vm.state === VmState.ACTIVE && vm.lcmState === LcmState.UNKNOWN) ||
+          vm.state === VmState.POWEROFF ||
+          vm.state === VmState.SUSPENDED
+        ) {
           kind = 'vm-found-running';
         }
       } else if (r.STATE === 'POWEROFF') {
-        if (vm.state === VmState.ACTIVE && (vm.lcmState === LcmState.RUNNING || vm.lcmState === LcmState.UNKNOWN || isShutdown(vm.lcmState))) {
+        if (
+          vm.state === VmState.ACTIVE &&
+          (vm.lcmState === LcmState.RUNNING || vm.lcmState === LcmState.UNKNOWN || isShutdown(vm.lcmState))
+        ) {
           kind = 'vm-reported-poweroff';
         }
       } else if (r.STATE === 'SUSPENDED') {
-        if (vm.state === VmState.ACTIVE && (vm.lcmState === LcmState.RUNNING || vm.lcmState === LcmState.UNKNOWN)) kind = 'vm-reported-suspended';
+        if (
+          vm.state === VmState.ACTIVE &&
+          (vm.lcmState === LcmState.RUNNING || vm.lcmState === LcmState.UNKNOWN)
+        )
+          kind = 'vm-reported-suspended';
       }
       if (kind !== undefined) await this.monitorEvent(vm.id, kind, hostId);
     }
@@ -697,11 +808,18 @@ export class LifecycleEngine {
   async monitorEvent(vmId: number, kind: VmEventKind, hostId: number): Promise<void> {
     await this.#step(vmId, INTERNAL, async (_tx, vm, history, lvm) => {
       if (history[history.length - 1]?.hid !== hostId) return null;
-      const planned = applyEvent(lvm, { kind }, { now: Math.floor(this.ctx.now()), driver: capsOf(this.sink.capabilities(hostId)) });
-      if (!planned.ok || (planned.value.transitions.length === 0 && planned.value.effects.length === 0)) return null;
+      const planned = applyEvent(
+        lvm,
+        { kind },
+        { now: Math.floor(this.ctx.now()), driver: capsOf(this.sink.capabilities(hostId)) },
+      );
+      if (!planned.ok || (planned.value.transitions.length === 0 && planned.value.effects.length === 0))
+        return null;
       void vm;
       return { plan: planned.value, supersede: true };
-    }).catch((e: unknown) => this.ctx.log.warn({ vm: vmId, event: kind, err: e }, 'monitoring event not applied'));
+    }).catch((e: unknown) =>
+      this.ctx.log.warn({ vm: vmId, event: kind, err: e }, 'monitoring event not applied'),
+    );
   }
 
   // ---- placeholder placement ---------------------------------------------------------------------
@@ -734,8 +852,15 @@ export class LifecycleEngine {
     const pending = await store.vms.list({ state: VmState.PENDING }, { limit: 100_000 });
     if (pending.items.length === 0) return;
     const hosts = (await store.hosts.list({ state: 2 }, { limit: 1_000_000 })).items;
-    const datastores = (await store.datastores.list(undefined, { limit: 100_000 })).items.filter((d) => d.type === 1 && d.state === 0);
-    const free = new Map(hosts.map((h) => [h.id, { cpu: h.share.maxCpu - h.share.cpuUsage, mem: h.share.maxMem - h.share.memUsage }]));
+    const datastores = (await store.datastores.list(undefined, { limit: 100_000 })).items.filter(
+      (d) => d.type === 1 && d.state === 0,
+    );
+    const free = new Map(
+      hosts.map((h) => [
+        h.id,
+        { cpu: h.share.maxCpu - h.share.cpuUsage, mem: h.share.maxMem - h.share.memUsage },
+      ]),
+    );
     const deploys: Promise<unknown>[] = [];
     for (const vm of pending.items) {
       if (this.#stopped) break;
@@ -760,9 +885,14 @@ export class LifecycleEngine {
         deploys.push(
           this.#step(vm.id, INTERNAL, async (_tx, fresh, _history, lvm) => {
             if (fresh.state !== VmState.PENDING) return null;
-            const plan = planAction(lvm, 'deploy', { target, driver: capsOf(this.sink.capabilities(host.id)) });
+            const plan = planAction(lvm, 'deploy', {
+              target,
+              driver: capsOf(this.sink.capabilities(host.id)),
+            });
             return plan.ok ? { plan: plan.value } : null;
-          }).catch((e: unknown) => this.ctx.log.warn({ vm: vm.id, host: host.id, err: e }, 'placement deploy failed')),
+          }).catch((e: unknown) =>
+            this.ctx.log.warn({ vm: vm.id, host: host.id, err: e }, 'placement deploy failed'),
+          ),
         );
         break;
       }
@@ -772,7 +902,9 @@ export class LifecycleEngine {
 }
 
 function isShutdown(lcm: number): boolean {
-  return lcm === LcmState.SHUTDOWN || lcm === LcmState.SHUTDOWN_POWEROFF || lcm === LcmState.SHUTDOWN_UNDEPLOY;
+  return (
+    lcm === LcmState.SHUTDOWN || lcm === LcmState.SHUTDOWN_POWEROFF || lcm === LcmState.SHUTDOWN_UNDEPLOY
+  );
 }
 
 /** The cluster ids AUTOMATIC_REQUIREMENTS allows (`CLUSTER_ID = 0 | CLUSTER_ID = 100`), or null for any. */
@@ -781,4 +913,3 @@ export function clustersAllowed(requirements: string | undefined): Set<number> |
   const ids = [...requirements.matchAll(/CLUSTER_ID\s*=\s*(\d+)/g)].map((m) => Number(m[1]));
   return ids.length === 0 ? null : new Set(ids);
 }
-

@@ -3,7 +3,13 @@
  * (deployment spec, checkpoint, TM paths). Pure: the VM, its HISTORY and the datastore location in,
  * operations out.
  */
-import { deployIdOf, type DeployDisk, type DeployNic, type DeploymentSpec, type TransferDisk } from '../../protocol/agent.js';
+import {
+  deployIdOf,
+  type DeployDisk,
+  type DeployNic,
+  type DeploymentSpec,
+  type TransferDisk,
+} from '../../protocol/agent.js';
 import { getSingle, getVectors } from '../../domain/template/attributes.js';
 import type { Template, VectorValue } from '../../domain/template/types.js';
 import type { Effect } from '../../domain/vm/plan.js';
@@ -60,7 +66,9 @@ function deployDisk(disk: VectorValue, index: number, dir: string): DeployDisk {
   return {
     DISK_ID: id,
     SOURCE: `${dir}/disk.${id}`,
-    TARGET: /^[a-z]{2,3}[a-z]{1,2}$/.test(disk['TARGET'] ?? '') ? (disk['TARGET'] as string) : `vd${String.fromCharCode(97 + (id % 26))}`,
+    TARGET: /^[a-z]{2,3}[a-z]{1,2}$/.test(disk['TARGET'] ?? '')
+      ? (disk['TARGET'] as string)
+      : `vd${String.fromCharCode(97 + (id % 26))}`,
     FORMAT: diskFormat(disk),
     TYPE: type,
     READONLY: type === 'CDROM' || (disk['READONLY'] ?? '').toUpperCase() === 'YES',
@@ -167,7 +175,8 @@ export function plannedOperations(
           break;
         case 'attach-disk': {
           const disk = getVectors(vm.template, 'DISK').find((d) => num(d['DISK_ID'], -1) === input.diskId);
-          if (disk !== undefined) on(here, 'vmm', 'attach-disk', { disk: deployDisk(disk, input.diskId ?? 0, dir) });
+          if (disk !== undefined)
+            on(here, 'vmm', 'attach-disk', { disk: deployDisk(disk, input.diskId ?? 0, dir) });
           break;
         }
         case 'detach-disk':

@@ -26,7 +26,9 @@ export class VmLogFiles {
   append(vmId: number, lines: readonly LogEntry[], now: Date = new Date()): Promise<void> {
     if (lines.length === 0) return this.#tails.get(vmId) ?? Promise.resolve();
     const text = lines
-      .map((l) => formatLogLine(now, { zone: this.zone, module: l.module, level: l.level, message: l.message }))
+      .map((l) =>
+        formatLogLine(now, { zone: this.zone, module: l.module, level: l.level, message: l.message }),
+      )
       .join('\n');
     const previous = this.#tails.get(vmId) ?? Promise.resolve();
     const next = previous

@@ -32,38 +32,41 @@ export interface Lifecycle {
 }
 
 export async function startLifecycle(ctx: ControllerContext, options: LifecycleOptions): Promise<Lifecycle> {
-  let engine: LifecycleEngine | undefined;
+  // The hub's handlers reach the engine, which is built with the hub as its sink.
+  const wired: { engine?: LifecycleEngine } = {};
   const warn = (what: string) => (e: unknown) => ctx.log.warn({ err: e }, what);
   const hub = new AgentHub(
     ctx,
     {
-      connected: (hostId) => engine?.hostConnected(hostId),
-      disconnected: (hostId) => engine?.hostDisconnected(hostId),
-      result: (hostId, result) => engine?.onResult(hostId, result),
+      connected: (hostId) => wired.engine?.hostConnected(hostId),
+      disconnected: (hostId) => wired.engine?.hostDisconnected(hostId),
+      result: (hostId, result) => wired.engine?.onResult(hostId, result),
       progress: () => undefined,
       monitorHost: async (hostId, message) => {
         await options.monitoring?.recordHost(hostId, message).catch(warn('host monitoring not stored'));
-        await engine?.hostReported(hostId);
+        await wired.engine?.hostReported(hostId);
       },
       monitorVms: async (hostId, message) => {
         await options.monitoring?.recordVms(hostId, message).catch(warn('VM monitoring not stored'));
-        await engine?.onVmsReport(hostId, message);
+        await wired.engine?.onVmsReport(hostId, message);
       },
     },
     options.intervals,
   );
-  engine = new LifecycleEngine(ctx, hub, { hostLostAfterS: options.hostLostAfterS ?? options.intervals.monitorVmsS });
+  const engine = new LifecycleEngine(ctx, hub, {
+    hostLostAfterS: options.hostLostAfterS ?? options.intervals.monitorVmsS,
+  });
+  wired.engine = engine;
   engine.placement = options.placement ?? true;
   const embedded = new EmbeddedAgents(ctx, hub, { validate: options.validate ?? true });
   await engine.start();
   await embedded.sync();
-  const started = engine;
   return {
     hub,
-    engine: started,
+    engine,
     embedded,
     async close() {
-      await started.stop();
+      await engine.stop();
       await embedded.close();
       hub.close();
     },

@@ -42,7 +42,12 @@ export function createHostCredentialRepository(exec: Executor): HostCredentialRe
         await db.deleteFrom('host_credentials').where('host_id', '=', r.hostId).execute();
         await db
           .insertInto('host_credentials')
-          .values({ host_id: r.hostId, token_hash: r.tokenHash, token_expires: r.tokenExpires, key_hash: r.keyHash })
+          .values({
+            host_id: r.hostId,
+            token_hash: r.tokenHash,
+            token_expires: r.tokenExpires,
+            key_hash: r.keyHash,
+          })
           .execute();
       });
     },

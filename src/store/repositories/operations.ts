@@ -82,7 +82,9 @@ export function createVmOperationRepository(exec: Executor): VmOperationReposito
       return row === undefined ? undefined : fromRow(row);
     },
     async byVm(vmId) {
-      return (await select().where('vm_id', '=', vmId).orderBy('started').orderBy('op_id').execute()).map(fromRow);
+      return (await select().where('vm_id', '=', vmId).orderBy('started').orderBy('op_id').execute()).map(
+        fromRow,
+      );
     },
     async byHost(hostId) {
       return (await select().where('host_id', '=', hostId).orderBy('started').orderBy('op_id').execute()).map(
@@ -111,7 +113,11 @@ export function createVmOperationRepository(exec: Executor): VmOperationReposito
       return live;
     },
     async updateArgs(opId, args) {
-      await exec.db.updateTable('vm_operations').set({ args: JSON.stringify(args) }).where('op_id', '=', opId).execute();
+      await exec.db
+        .updateTable('vm_operations')
+        .set({ args: JSON.stringify(args) })
+        .where('op_id', '=', opId)
+        .execute();
     },
   };
 }

@@ -114,9 +114,8 @@ describe('clusters', () => {
     const taken = await t.admin('POST', `/api/v1/clusters/${id}/rename`, { name: 'default' });
     assert.equal(taken.status, 409);
 
-    const host = (
-      await t.admin('POST', '/api/v1/hosts', { name: 'e1', im: 'kvm', vm: 'kvm', cluster: id })
-    ).body.ID;
+    const host = (await t.admin('POST', '/api/v1/hosts', { name: 'e1', im: 'kvm', vm: 'kvm', cluster: id }))
+      .body.ID;
     const record = await t.nimbus.store.hosts.get(host);
     await t.nimbus.store.hosts.update({
       ...record,

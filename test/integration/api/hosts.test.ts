@@ -33,7 +33,10 @@ describe('hosts', () => {
     const created = await t.admin('POST', '/api/v1/hosts', { name: 'node1', im: 'kvm', vm: 'kvm' });
     assert.equal(created.status, 201);
     assert.equal(created.body.ID, 1);
-    assert.match(created.body.JOIN.COMMAND, /^nimbus-agent --controller ws:\/\/\S+ --host-id 1 --token \S{43} --driver qemu$/);
+    assert.match(
+      created.body.JOIN.COMMAND,
+      /^nimbus-agent --controller ws:\/\/\S+ --host-id 1 --token \S{43} --driver qemu$/,
+    );
     assert.ok(created.body.JOIN.EXPIRES > Date.now() / 1000);
     const show = await t.admin('GET', '/api/v1/hosts/1');
     assert.equal(show.status, 200);

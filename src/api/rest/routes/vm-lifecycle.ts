@@ -51,7 +51,11 @@ function element(input: unknown, kind: 'DISK' | 'NIC') {
   const template = templateFromInput(input);
   const list = getVectors(template, kind);
   if (list.length !== 1) {
-    throw new NimbusError('TEMPLATE_INVALID', `the template must hold exactly one ${kind} = [ ... ] vector`, 'template');
+    throw new NimbusError(
+      'TEMPLATE_INVALID',
+      `the template must hold exactly one ${kind} = [ ... ] vector`,
+      'template',
+    );
   }
   return list[0]!;
 }
@@ -62,18 +66,37 @@ export function registerVmLifecycleRoutes(app: RestApp, { ctx, lifecycle }: Rest
     if (lifecycle === undefined) throw new NimbusError('UNAVAILABLE', 'the lifecycle engine is not running');
     return lifecycle.engine;
   };
-  const run = (request: { params: { id: number } }, caller: ReturnType<typeof callerOf>, req: LifecycleRequest) =>
-    engine().request(caller, request.params.id, req);
+  const run = (
+    request: { params: { id: number } },
+    caller: ReturnType<typeof callerOf>,
+    req: LifecycleRequest,
+  ) => engine().request(caller, request.params.id, req);
 
   app.post(
     '/api/v1/vms/:id/action',
-    { schema: { tags, summary: 'onevm terminate | poweroff | reboot | suspend | resume | hold | …', params: IdParams, body: VmAction, response } },
+    {
+      schema: {
+        tags,
+        summary: 'onevm terminate | poweroff | reboot | suspend | resume | hold | …',
+        params: IdParams,
+        body: VmAction,
+        response,
+      },
+    },
     async (request) => answer(await run(request, callerOf(request), { action: request.body.action })),
   );
 
   app.post(
     '/api/v1/vms/:id/deploy',
-    { schema: { tags, summary: 'Deploy a PENDING/HOLD/STOPPED/UNDEPLOYED VM on a host', params: IdParams, body: VmDeploy, response } },
+    {
+      schema: {
+        tags,
+        summary: 'Deploy a PENDING/HOLD/STOPPED/UNDEPLOYED VM on a host',
+        params: IdParams,
+        body: VmDeploy,
+        response,
+      },
+    },
     async (request) => {
       const b = request.body;
       return answer(
@@ -89,7 +112,15 @@ export function registerVmLifecycleRoutes(app: RestApp, { ctx, lifecycle }: Rest
 
   app.post(
     '/api/v1/vms/:id/migrate',
-    { schema: { tags, summary: 'Migrate (cold, live, or powered off) to another host', params: IdParams, body: VmMigrate, response } },
+    {
+      schema: {
+        tags,
+        summary: 'Migrate (cold, live, or powered off) to another host',
+        params: IdParams,
+        body: VmMigrate,
+        response,
+      },
+    },
     async (request) => {
       const b = request.body;
       return answer(
@@ -105,14 +136,32 @@ export function registerVmLifecycleRoutes(app: RestApp, { ctx, lifecycle }: Rest
 
   app.post(
     '/api/v1/vms/:id/recover',
-    { schema: { tags, summary: 'Recover: success, failure, retry, delete, delete-recreate, delete-db', params: IdParams, body: VmRecover, response } },
+    {
+      schema: {
+        tags,
+        summary: 'Recover: success, failure, retry, delete, delete-recreate, delete-db',
+        params: IdParams,
+        body: VmRecover,
+        response,
+      },
+    },
     async (request) =>
-      answer(await engine().recover(callerOf(request), request.params.id, request.body.operation as RecoverOpName)),
+      answer(
+        await engine().recover(callerOf(request), request.params.id, request.body.operation as RecoverOpName),
+      ),
   );
 
   app.post(
     '/api/v1/vms/:id/resize',
-    { schema: { tags, summary: 'Change CPU, VCPU and MEMORY (MB)', params: IdParams, body: VmResize, response } },
+    {
+      schema: {
+        tags,
+        summary: 'Change CPU, VCPU and MEMORY (MB)',
+        params: IdParams,
+        body: VmResize,
+        response,
+      },
+    },
     async (request) => {
       const b = request.body;
       return answer(
@@ -131,9 +180,20 @@ export function registerVmLifecycleRoutes(app: RestApp, { ctx, lifecycle }: Rest
 
   app.post(
     '/api/v1/vms/:id/disks',
-    { schema: { tags, summary: 'Attach a disk (DISK = [ IMAGE_ID = … ])', params: IdParams, body: VmAttach, response } },
+    {
+      schema: {
+        tags,
+        summary: 'Attach a disk (DISK = [ IMAGE_ID = … ])',
+        params: IdParams,
+        body: VmAttach,
+        response,
+      },
+    },
     async (request) => {
-      const a = await run(request, callerOf(request), { action: 'disk-attach', element: () => element(request.body.template, 'DISK') });
+      const a = await run(request, callerOf(request), {
+        action: 'disk-attach',
+        element: () => element(request.body.template, 'DISK'),
+      });
       return answer(a, a.elementId !== undefined ? { DISK_ID: a.elementId } : {});
     },
   );
@@ -160,9 +220,20 @@ export function registerVmLifecycleRoutes(app: RestApp, { ctx, lifecycle }: Rest
 
   app.post(
     '/api/v1/vms/:id/nics',
-    { schema: { tags, summary: 'Attach a NIC (NIC = [ NETWORK_ID = … ])', params: IdParams, body: VmAttach, response } },
+    {
+      schema: {
+        tags,
+        summary: 'Attach a NIC (NIC = [ NETWORK_ID = … ])',
+        params: IdParams,
+        body: VmAttach,
+        response,
+      },
+    },
     async (request) => {
-      const a = await run(request, callerOf(request), { action: 'nic-attach', element: () => element(request.body.template, 'NIC') });
+      const a = await run(request, callerOf(request), {
+        action: 'nic-attach',
+        element: () => element(request.body.template, 'NIC'),
+      });
       return answer(a, a.elementId !== undefined ? { NIC_ID: a.elementId } : {});
     },
   );
@@ -179,7 +250,11 @@ export function registerVmLifecycleRoutes(app: RestApp, { ctx, lifecycle }: Rest
     { schema: { tags, summary: "The VM's vm.log (text)", params: IdParams, querystring: VmLogQuery } },
     async (request, reply) => {
       const vm = await ctx.store.vms.get(request.params.id);
-      ctx.authorize(callerOf(request), { operation: 'USE', object: ownedAuthObject('VM', vm), ignoreLock: true }, 'one.vm.info');
+      ctx.authorize(
+        callerOf(request),
+        { operation: 'USE', object: ownedAuthObject('VM', vm), ignoreLock: true },
+        'one.vm.info',
+      );
       const text = await engine().logs.read(vm.id, request.query.lines);
       return reply.type('text/plain; charset=utf-8').send(text);
     },
