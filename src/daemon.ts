@@ -80,12 +80,13 @@ export async function startNimbus(config: DaemonConfig, options: StartOptions = 
       ...(options.hostLostAfterS !== undefined ? { hostLostAfterS: options.hostLostAfterS } : {}),
       ...(options.placement !== undefined ? { placement: options.placement } : {}),
     });
+    const advertised = { url: '' };
     const tls = await tlsFor(config, log).catch(async (e: unknown) => {
       await lifecycle.close();
       throw e;
     });
     const app = await buildRestApp(
-      { ctx, auth, lifecycle, monitoring, fingerprint: tls?.fingerprint ?? null },
+      { ctx, auth, lifecycle, monitoring, fingerprint: tls?.fingerprint ?? null, advertised },
       { logger: log, ...(tls !== null ? { https: { key: tls.key, cert: tls.cert } } : {}) },
     );
     let url = '';
@@ -95,6 +96,8 @@ export async function startNimbus(config: DaemonConfig, options: StartOptions = 
       const port = typeof address === 'object' && address !== null ? address.port : config.port;
       const host = isIP(config.listen) === 6 ? `[${config.listen}]` : config.listen;
       url = `${tls !== null ? 'https' : 'http'}://${host}:${port}`;
+      const wildcard = config.listen === '0.0.0.0' || config.listen === '::';
+      if (!wildcard) advertised.url = url;
       log.info({ url, fingerprint: tls?.fingerprint }, 'nimbusd listening');
     }
     return {

@@ -33,6 +33,8 @@ export interface RestDeps {
   readonly lifecycle?: Lifecycle;
   /** SHA-256 of the TLS certificate, for the agent join command. */
   readonly fingerprint?: string | null;
+  /** nimbusd's own URL once it listens ('' before, or when it listens on a wildcard address). */
+  readonly advertised?: { url: string };
 }
 
 export interface RestAppOptions {

@@ -24,8 +24,14 @@ export class EmbeddedAgents {
     private readonly options: EmbeddedOptions = {},
   ) {}
 
-  /** Hosts whose agent runs in this process. */
-  isEmbedded(host: Pick<HostRecord, 'id' | 'vmMad'>): boolean {
+  /**
+   * Hosts whose agent runs in this process: the local machine and `dummy` hosts — unless the
+   * host's template says `AGENT = "remote"`: then a separate `nimbus-agent` joins with a token
+   * (how the protocol is tested end to end with the dummy driver).
+   */
+  isEmbedded(host: Pick<HostRecord, 'id' | 'vmMad'> & { readonly template?: HostRecord['template'] }): boolean {
+    const remote = String(host.template?.['AGENT']?.[0] ?? '').toLowerCase() === 'remote';
+    if (remote) return false;
     return host.vmMad === 'dummy' || (host.id === 0 && this.ctx.config.localHost !== 'none');
   }
 
@@ -72,6 +78,14 @@ export class EmbeddedAgents {
     runtime
       .start()
       .catch((e: unknown) => this.ctx.log.error({ err: e, host: hostId }, 'embedded agent did not start'));
+  }
+
+  /** Restarts a host's agent so it reads the host template again (DUMMY_* knobs, CPU, MEMORY). */
+  async refresh(hostId: number): Promise<void> {
+    if (!this.#runtimes.has(hostId)) return;
+    await this.stop(hostId);
+    const host = await this.ctx.store.hosts.find(hostId);
+    if (host !== undefined && this.isEmbedded(host)) this.start(host);
   }
 
   runtime(hostId: number): AgentRuntime | undefined {

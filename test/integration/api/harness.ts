@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig } from '../../../src/controller/config.js';
-import { startNimbus, type RunningNimbus } from '../../../src/daemon.js';
+import { startNimbus, type RunningNimbus, type StartOptions } from '../../../src/daemon.js';
 
 export const ADMIN_PASSWORD = 'admin-test-pw';
 
@@ -37,7 +37,13 @@ export interface TestNimbus {
 }
 
 export async function startTestNimbus(
-  options: { listen?: boolean; localHost?: 'dummy' | 'none'; placement?: boolean } = {},
+  options: {
+    listen?: boolean;
+    localHost?: 'dummy' | 'none';
+    placement?: boolean;
+    intervals?: StartOptions['intervals'];
+    hostLostAfterS?: number;
+  } = {},
 ): Promise<TestNimbus> {
   const home = await mkdtemp(join(tmpdir(), 'nimbus-api-'));
   const config = await loadConfig(home, {
@@ -51,6 +57,8 @@ export async function startTestNimbus(
     listen: options.listen ?? false,
     // VM records stay where a test puts them unless it asks for the placeholder placement.
     placement: options.placement ?? false,
+    ...(options.intervals !== undefined ? { intervals: options.intervals } : {}),
+    ...(options.hostLostAfterS !== undefined ? { hostLostAfterS: options.hostLostAfterS } : {}),
   });
   const requester =
     (authorization: string | undefined): Requester =>

@@ -38,6 +38,8 @@ interface Answer {
 const PUBLIC_ROUTES: Readonly<Record<string, string>> = {
   'POST /api/v1/login': 'exchanges a user name and password for a token; checks them itself',
   'GET /api/v1/openapi.json': 'the API description; holds no cloud data',
+  'GET /api/v1/agent':
+    'the host agents’ WebSocket: the first message (hello) carries the one-time join token or the host key, checked by the hub',
 };
 
 /**

@@ -16,7 +16,7 @@ const tags = ['hosts'];
 const JoinInfo = Type.Object({ TOKEN: Type.String(), EXPIRES: Type.Integer(), COMMAND: Type.String() });
 const HostCreated = Type.Object({ ID: Type.Integer(), JOIN: Type.Optional(JoinInfo) });
 
-export function registerHostRoutes(app: RestApp, { ctx, lifecycle, fingerprint }: RestDeps): void {
+export function registerHostRoutes(app: RestApp, { ctx, lifecycle, fingerprint, advertised }: RestDeps): void {
   const hosts = new HostService(ctx);
 
   app.post(
@@ -57,7 +57,9 @@ export function registerHostRoutes(app: RestApp, { ctx, lifecycle, fingerprint }
     vmMad: string,
     join: { token: string; expires: number },
   ) {
-    const url = `${request.protocol === 'https' ? 'wss' : 'ws'}://${request.host}`;
+    // nimbusd's own address when it has a definite one; else the address the client reached.
+    const base = advertised?.url || `${request.protocol}://${request.host}`;
+    const url = base.replace(/^http/, 'ws');
     const parts = ['nimbus-agent', '--controller', url, '--host-id', String(id), '--token', join.token];
     if (fingerprint) parts.push('--fingerprint', fingerprint);
     parts.push('--driver', driverForVmMad(vmMad));
@@ -108,7 +110,13 @@ export function registerHostRoutes(app: RestApp, { ctx, lifecycle, fingerprint }
     tags,
     template: {
       summary: 'Replace or merge the host template (RESERVED_CPU, RESERVED_MEM ...)',
-      run: (caller, id, template, merge) => hosts.updateTemplate(caller, id, template, merge),
+      run: async (caller, id, template, merge) => {
+        await hosts.updateTemplate(caller, id, template, merge);
+        // The embedded agent reads the template at welcome: reconnect it. AGENT = "remote" moves
+        // a dummy host's agent out of this process (and back).
+        await lifecycle?.embedded.refresh(id);
+        await lifecycle?.embedded.sync();
+      },
     },
     rename: { summary: 'Rename a host', run: (caller, id, name) => hosts.rename(caller, id, name) },
     delete: {

@@ -1,5 +1,6 @@
 import type { RestApp, RestDeps } from '../app.js';
 import { registerAclRoutes } from './acl.js';
+import { registerAgentRoutes } from './agents.js';
 import { registerAuthRoutes } from './auth.js';
 import { registerClusterRoutes } from './clusters.js';
 import { registerDatastoreRoutes } from './datastores.js';
@@ -18,6 +19,7 @@ export type RouteModule = (app: RestApp, deps: RestDeps) => void | Promise<void>
 /** Every route module, one line each. */
 export const ROUTE_MODULES: readonly RouteModule[] = [
   registerAuthRoutes,
+  registerAgentRoutes,
   registerUserRoutes,
   registerGroupRoutes,
   registerAclRoutes,
