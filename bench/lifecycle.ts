@@ -18,7 +18,11 @@
  * Human lines first; the last line is one JSON object.
  */
 import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import {
   createDummyHosts,
   percentile,
@@ -182,16 +186,43 @@ async function burst(count: number, hosts: number): Promise<BurstFigures> {
   }
 }
 
+/**
+ * The sources as `tsc` would emit them (per-file transpile: the project has isolatedModules), in a
+ * temporary directory whose node_modules is a link to ours: nimbusd runs from compiled JavaScript
+ * (bin/nimbusd.js -> dist/), and the tsx loader would add its own thread and caches (~60 MB) to
+ * the RSS measured.
+ */
+async function compileForChild(): Promise<string> {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const out = await mkdtemp(join(tmpdir(), 'nimbus-bench-lifecycle-js-'));
+  try {
+    for (const dir of ['src', join('bench', 'lib')]) {
+      const files = (await readdir(join(root, dir), { recursive: true })).filter((f) => f.endsWith('.ts'));
+      for (const file of files) {
+        const source = await readFile(join(root, dir, file), 'utf8');
+        const { outputText } = ts.transpileModule(source, {
+          compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022 },
+          fileName: file,
+        });
+        const target = join(out, dir, file.replace(/\.ts$/, '.js'));
+        await mkdir(dirname(target), { recursive: true });
+        await writeFile(target, outputText);
+      }
+    }
+    await writeFile(join(out, 'package.json'), '{ "type": "module" }\n');
+    await symlink(join(root, 'node_modules'), join(out, 'node_modules'), 'dir');
+    return out;
+  } catch (error) {
+    await rm(out, { recursive: true, force: true });
+    throw error;
+  }
+}
+
 /** The memory part in a child process, so its RSS is nimbusd's alone; its last stdout line is JSON. */
-function memoryInChild(args: Args): Promise<MemoryFigures> {
-  const script = fileURLToPath(new URL('./lib/lifecycle-memory.ts', import.meta.url));
-  const child = spawn(
-    process.execPath,
-    [
-      '--expose-gc',
-      '--import',
-      'tsx',
-      script,
+async function memoryInChild(args: Args): Promise<MemoryFigures> {
+  const compiled = await compileForChild();
+  try {
+    return await runChild(join(compiled, 'bench', 'lib', 'lifecycle-memory.js'), [
       '--hosts',
       String(args.hosts),
       '--vms',
@@ -200,9 +231,14 @@ function memoryInChild(args: Args): Promise<MemoryFigures> {
       String(args.monitorS),
       '--settle-s',
       String(args.settleS),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+    ]);
+  } finally {
+    await rm(compiled, { recursive: true, force: true });
+  }
+}
+
+function runChild(script: string, argv: readonly string[]): Promise<MemoryFigures> {
+  const child = spawn(process.execPath, ['--expose-gc', script, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => (stdout += chunk));

@@ -4,7 +4,7 @@
  * `app.inject`, dummy hosts sized through their template, and a watch on the lifecycle engine's
  * steps that tells when VMs are RUNNING without polling.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -63,13 +63,24 @@ export async function startBenchCloud(options: BenchCloudOptions): Promise<Bench
         try {
           await nimbus.close();
         } finally {
-          await rm(home, { recursive: true, force: true });
+          await removeHome(home);
         }
       },
     };
   } catch (error) {
     await rm(home, { recursive: true, force: true });
     throw error;
+  }
+}
+
+/** Removes the state directory; says so when something wrote into it after nimbusd closed. */
+async function removeHome(home: string): Promise<void> {
+  await rm(home, { recursive: true, force: true });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const late = await readdir(home, { recursive: true }).catch(() => null);
+  if (late !== null) {
+    process.stderr.write(`  warning: ${home} was written after nimbusd closed: [${late.join(', ')}]\n`);
+    await rm(home, { recursive: true, force: true });
   }
 }
 

@@ -64,7 +64,7 @@ export class MonitoringService {
       async (tx) => {
         const host = await tx.hosts.get(hostId);
         await tx.monitoring.insert('host', [sample]);
-        if (msg.timestamp <= host.lastMonTime) return;
+        if (msg.timestamp < host.lastMonTime) return;
         const cluster = await tx.clusters.find(host.clusterId);
         const next = applyReservations(
           {

@@ -154,6 +154,8 @@ interface DummyTable {
 
 /** Live migrations waiting in this process: simulated hosts live in one nimbusd. */
 const INCOMING = new Map<string, { driver: DummyDriver; deployId: string }>();
+/** Dummy drivers open in this process (their checkpoints are on a shared system datastore). */
+const OPEN_DRIVERS = new Set<DummyDriver>();
 
 // ---- deterministic figures -------------------------------------------------------------------
 
@@ -246,7 +248,19 @@ export class DummyDriver implements HypervisorDriver {
   ): Promise<DriverResult<{ deployId: string }>> {
     const deployId = spec.DEPLOY_ID;
     return this.operate('restore', deployId, ctx, () => {
-      const saved = this.table.checkpoints[checkpoint];
+      let saved = this.table.checkpoints[checkpoint];
+      if (saved === undefined) {
+        // The system datastore is shared between the dummy hosts of one process: a checkpoint
+        // saved on another host (cold migration, stop + deploy elsewhere) is found there.
+        for (const other of OPEN_DRIVERS) {
+          const found = other === this ? undefined : other.table.checkpoints[checkpoint];
+          if (found === undefined || found.deployId !== deployId) continue;
+          delete other.table.checkpoints[checkpoint];
+          void other.file.save();
+          saved = found;
+          break;
+        }
+      }
       if (saved === undefined) {
         if (this.table.vms[deployId]?.state === 'RUNNING')
           return { ok: true, value: { deployId }, changed: false };
@@ -433,6 +447,7 @@ export class DummyDriver implements HypervisorDriver {
   }
 
   async close(): Promise<void> {
+    OPEN_DRIVERS.delete(this);
     for (const [uri, incoming] of INCOMING) if (incoming.driver === this) INCOMING.delete(uri);
     await this.file.flush();
   }
@@ -622,5 +637,7 @@ export async function openDummyDriver(options: DriverOptions): Promise<DummyDriv
     );
   }
   const table = stored ?? emptyTable(options.hostId);
-  return new DummyDriver(options.hostId, knobs, table, stateFile, options.clock ?? SYSTEM_CLOCK);
+  const driver = new DummyDriver(options.hostId, knobs, table, stateFile, options.clock ?? SYSTEM_CLOCK);
+  OPEN_DRIVERS.add(driver);
+  return driver;
 }

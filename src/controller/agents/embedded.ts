@@ -29,7 +29,9 @@ export class EmbeddedAgents {
    * host's template says `AGENT = "remote"`: then a separate `nimbus-agent` joins with a token
    * (how the protocol is tested end to end with the dummy driver).
    */
-  isEmbedded(host: Pick<HostRecord, 'id' | 'vmMad'> & { readonly template?: HostRecord['template'] }): boolean {
+  isEmbedded(
+    host: Pick<HostRecord, 'id' | 'vmMad'> & { readonly template?: HostRecord['template'] },
+  ): boolean {
     const remote = String(host.template?.['AGENT']?.[0] ?? '').toLowerCase() === 'remote';
     if (remote) return false;
     return host.vmMad === 'dummy' || (host.id === 0 && this.ctx.config.localHost !== 'none');

@@ -155,7 +155,12 @@ export function plannedOperations(
   const here = current.hid;
   const before = previous?.hid ?? here;
 
+  // A step that opens a new HISTORY record (a migration) acts on the guest where it still runs: the
+  // previous host.
+  let opened = false;
   for (const e of effects) {
+    if (e.kind === 'history' && e.op === 'open') opened = true;
+    const guest = opened ? before : here;
     if (e.kind === 'vmm') {
       switch (e.op) {
         case 'deploy':
@@ -165,7 +170,11 @@ export function plannedOperations(
           on(here, 'vmm', 'restore', { spec: spec(), checkpoint: `${dir}/checkpoint` });
           break;
         case 'save':
-          on(here, 'vmm', 'save', { checkpoint: `${dir}/checkpoint` });
+          on(guest, 'vmm', 'save', { checkpoint: `${opened ? prevDir : dir}/checkpoint` });
+          break;
+        case 'shutdown':
+        case 'cancel':
+          on(guest, 'vmm', e.op);
           break;
         case 'migrate':
           // Live: prepare the destination, then stream from the source (its target filled in

@@ -20,7 +20,9 @@ interface Agent {
 }
 
 function startAgent(args: readonly string[]): Agent {
-  const child = spawn(process.execPath, ['--import', 'tsx', AGENT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', AGENT, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let text = '';
   child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
@@ -44,7 +46,12 @@ describe('a remote agent joins, disconnects and comes back', { timeout: 120_000 
   const agents: Agent[] = [];
 
   before(async () => {
-    t = await startTestNimbus({ listen: true, placement: false, hostLostAfterS: 1, intervals: { monitorVmsS: 5, monitorHostS: 5, pingS: 5 } });
+    t = await startTestNimbus({
+      listen: true,
+      placement: false,
+      hostLostAfterS: 1,
+      intervals: { monitorVmsS: 5, monitorHostS: 5, pingS: 5 },
+    });
     stateDir = await mkdtemp(join(tmpdir(), 'nimbus-agent-'));
   });
   after(async () => {
@@ -96,7 +103,10 @@ describe('a remote agent joins, disconnects and comes back', { timeout: 120_000 
     try {
       const second = startAgent([...command.slice(1), '--state-dir', other]);
       agents.push(second);
-      const code = await Promise.race([second.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
+      const code = await Promise.race([
+        second.exited,
+        new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000)),
+      ]);
       assert.notEqual(code, 'timeout', second.output());
       assert.notEqual(code, 0);
       assert.match(second.output(), /BAD_CREDENTIAL|join token refused/);
@@ -119,8 +129,12 @@ describe('a remote agent joins, disconnects and comes back', { timeout: 120_000 
     // No token this time: the agent dials with the host key of its state directory.
     const controller = command[command.indexOf('--controller') + 1]!;
     agents.push(startAgent(['--controller', controller, '--driver', 'dummy', '--state-dir', stateDir]));
-    await until('host MONITORED again', async () => ((await hostState(hostId)).STATE === 2 ? true : undefined));
-    await until('VM RUNNING again', async () => ((await vmState(vm)) === 'ACTIVE/RUNNING' ? true : undefined));
+    await until('host MONITORED again', async () =>
+      (await hostState(hostId)).STATE === 2 ? true : undefined,
+    );
+    await until('VM RUNNING again', async () =>
+      (await vmState(vm)) === 'ACTIVE/RUNNING' ? true : undefined,
+    );
 
     const log = (await t.admin('GET', `/api/v1/vms/${vm}/log`)).body as string;
     assert.equal((log.match(/New LCM state is BOOT/g) ?? []).length, 1, log);

@@ -281,9 +281,7 @@ export function readDatabase(home: string): Omit<Snapshot, 'dummy'> {
     db.pragma('busy_timeout = 5000');
     const read = db.transaction(() => {
       const vms = (
-        db
-          .prepare('select id, uid, gid, state, lcm_state, host_id, template from vms order by id')
-          .all() as {
+        db.prepare('select id, uid, gid, state, lcm_state, host_id, template from vms order by id').all() as {
           id: number;
           uid: number;
           gid: number;
@@ -362,7 +360,9 @@ export function readDatabase(home: string): Omit<Snapshot, 'dummy'> {
       }));
       const operations = (
         db
-          .prepare('select op_id, vm_id, host_id, driver, op, state, action from vm_operations order by started')
+          .prepare(
+            'select op_id, vm_id, host_id, driver, op, state, action from vm_operations order by started',
+          )
           .all() as {
           op_id: string;
           vm_id: number;
@@ -381,9 +381,9 @@ export function readDatabase(home: string): Omit<Snapshot, 'dummy'> {
         state: r.state,
         action: r.action,
       }));
-      const users = (db.prepare('select id, quotas from users order by id').all() as { id: number; quotas: string }[]).map(
-        (r) => ({ id: r.id, quotas: JSON.parse(r.quotas) as QuotaJson }),
-      );
+      const users = (
+        db.prepare('select id, quotas from users order by id').all() as { id: number; quotas: string }[]
+      ).map((r) => ({ id: r.id, quotas: JSON.parse(r.quotas) as QuotaJson }));
       return { vms, lastHosts, hosts, leases, images, operations, users };
     });
     return read();
@@ -393,7 +393,10 @@ export function readDatabase(home: string): Omit<Snapshot, 'dummy'> {
 }
 
 /** The VM tables of the dummy hosts, as their agents left them on disk. */
-export async function readDummyTables(home: string, hostIds: readonly number[]): Promise<Map<number, DummyTable>> {
+export async function readDummyTables(
+  home: string,
+  hostIds: readonly number[],
+): Promise<Map<number, DummyTable>> {
   const tables = new Map<number, DummyTable>();
   for (const id of hostIds) {
     try {
@@ -459,7 +462,8 @@ function allocation(vm: VmRow): { cpu: number; mem: number } {
 }
 
 const sameSet = (a: readonly number[], b: readonly number[]): boolean =>
-  a.length === b.length && [...a].sort((x, y) => x - y).every((v, i) => v === [...b].sort((x, y) => x - y)[i]);
+  a.length === b.length &&
+  [...a].sort((x, y) => x - y).every((v, i) => v === [...b].sort((x, y) => x - y)[i]);
 
 const ids = (list: Iterable<number>): string => `[${[...list].sort((a, b) => a - b).join(',')}]`;
 
@@ -481,8 +485,10 @@ export function violations(s: Snapshot, options: InvariantOptions): string[] {
 
   // States.
   for (const vm of s.vms) {
-    if (!isDefinedPair(vm)) out.push(`state: VM ${vm.id} is in the undefined pair ${vm.state}/${vm.lcmState}`);
-    else if (options.settled && !isStable(vm)) out.push(`state: VM ${vm.id} is still ${label(vm)} (transient)`);
+    if (!isDefinedPair(vm))
+      out.push(`state: VM ${vm.id} is in the undefined pair ${vm.state}/${vm.lcmState}`);
+    else if (options.settled && !isStable(vm))
+      out.push(`state: VM ${vm.id} is still ${label(vm)} (transient)`);
   }
 
   // Operation locks, once settled: none left but abandoned ones (never re-sent, forgotten at their
@@ -505,9 +511,12 @@ export function violations(s: Snapshot, options: InvariantOptions): string[] {
     list.push(l);
     leasesByVm.set(l.ownerId, list);
     const vm = vmById.get(l.ownerId);
-    if (vm === undefined) out.push(`lease: ${l.vnetId}/${l.arId}/${l.index} belongs to VM ${l.ownerId}, which does not exist`);
+    if (vm === undefined)
+      out.push(`lease: ${l.vnetId}/${l.arId}/${l.index} belongs to VM ${l.ownerId}, which does not exist`);
     else if (vm.state === VmState.DONE)
-      out.push(`lease: ${l.vnetId}/${l.arId}/${l.index} (NIC ${l.nicId}) is still held by VM ${vm.id}, which is DONE`);
+      out.push(
+        `lease: ${l.vnetId}/${l.arId}/${l.index} (NIC ${l.nicId}) is still held by VM ${vm.id}, which is DONE`,
+      );
   }
   for (const vm of live) {
     const nics = vectors(vm.template, 'NIC').filter((n) => n['NETWORK_ID'] !== undefined);
@@ -515,9 +524,12 @@ export function violations(s: Snapshot, options: InvariantOptions): string[] {
     for (const nic of nics) {
       const nicId = numberOf(nic['NIC_ID']);
       if (!held.some((l) => l.nicId === nicId && l.vnetId === numberOf(nic['NETWORK_ID'])))
-        out.push(`lease: VM ${vm.id} (${label(vm)}) has NIC ${nicId} on vnet ${nic['NETWORK_ID']} but no lease`);
+        out.push(
+          `lease: VM ${vm.id} (${label(vm)}) has NIC ${nicId} on vnet ${nic['NETWORK_ID']} but no lease`,
+        );
     }
-    if (held.length > nics.length) out.push(`lease: VM ${vm.id} holds ${held.length} leases for ${nics.length} NICs`);
+    if (held.length > nics.length)
+      out.push(`lease: VM ${vm.id} holds ${held.length} leases for ${nics.length} NICs`);
   }
 
   // Image references: the image's VM list and RUNNING_VMS are exactly the live VMs using it.
@@ -530,7 +542,9 @@ export function violations(s: Snapshot, options: InvariantOptions): string[] {
         `image: image ${image.id} lists VMs ${ids(image.vms)}, the live VMs using it are ${ids(users)} (leaked ${ids(image.vms.filter((v) => !users.includes(v)))}, missing ${ids(users.filter((v) => !image.vms.includes(v)))})`,
       );
     if (image.runningVms !== users.length)
-      out.push(`image: image ${image.id} has RUNNING_VMS ${image.runningVms}, ${users.length} live VMs use it`);
+      out.push(
+        `image: image ${image.id} has RUNNING_VMS ${image.runningVms}, ${users.length} live VMs use it`,
+      );
   }
 
   // Capacity: a host counts exactly the VMs placed on it that hold capacity.
@@ -543,7 +557,10 @@ export function violations(s: Snapshot, options: InvariantOptions): string[] {
     // A migration in flight holds the source too; after the settle none is in flight.
     const mayHold = new Set(
       s.vms
-        .filter((vm) => vm.state === VmState.ACTIVE && !isStable(vm) && s.lastHosts.get(vm.id)?.previous === host.id)
+        .filter(
+          (vm) =>
+            vm.state === VmState.ACTIVE && !isStable(vm) && s.lastHosts.get(vm.id)?.previous === host.id,
+        )
         .map((vm) => vm.id),
     );
     const expected = holders.map((vm) => vm.id);
@@ -552,7 +569,9 @@ export function violations(s: Snapshot, options: InvariantOptions): string[] {
     if (extra.length > 0 || missing.length > 0) {
       const describe = (id: number): string => {
         const vm = vmById.get(id);
-        return vm === undefined ? `${id}(gone)` : `${id}(${label(vm)}, on host ${s.lastHosts.get(id)?.current ?? '-'})`;
+        return vm === undefined
+          ? `${id}(gone)`
+          : `${id}(${label(vm)}, on host ${s.lastHosts.get(id)?.current ?? '-'})`;
       };
       out.push(
         `capacity: host ${host.id} lists VMs it should not: ${extra.map(describe).join(' ') || '-'}; misses: ${missing.map(describe).join(' ') || '-'}`,
@@ -575,7 +594,11 @@ export function violations(s: Snapshot, options: InvariantOptions): string[] {
     if (vmQuota !== null) {
       const cpu = mine.reduce((sum, vm) => sum + Number(single(vm.template, 'CPU') ?? 0), 0);
       const memory = mine.reduce((sum, vm) => sum + Number(single(vm.template, 'MEMORY') ?? 0), 0);
-      if (vmQuota.vmsUsed !== mine.length || Math.abs(vmQuota.cpuUsed - cpu) > 1e-6 || vmQuota.memoryUsed !== memory)
+      if (
+        vmQuota.vmsUsed !== mine.length ||
+        Math.abs(vmQuota.cpuUsed - cpu) > 1e-6 ||
+        vmQuota.memoryUsed !== memory
+      )
         out.push(
           `quota: user ${user.id} uses VMS ${vmQuota.vmsUsed}, CPU ${vmQuota.cpuUsed}, MEMORY ${vmQuota.memoryUsed}; its ${mine.length} live VMs take CPU ${cpu.toFixed(1)}, MEMORY ${memory}`,
         );
@@ -585,14 +608,18 @@ export function violations(s: Snapshot, options: InvariantOptions): string[] {
         (l) => l.vnetId === n.id && l.ownerKind === 'vm' && mine.some((vm) => vm.id === l.ownerId),
       ).length;
       if (n.leasesUsed !== held)
-        out.push(`quota: user ${user.id} uses ${n.leasesUsed} leases of vnet ${n.id}, its live VMs hold ${held}`);
+        out.push(
+          `quota: user ${user.id} uses ${n.leasesUsed} leases of vnet ${n.id}, its live VMs hold ${held}`,
+        );
     }
     for (const q of user.quotas.image) {
       const using = mine.filter((vm) =>
         vectors(vm.template, 'DISK').some((d) => numberOf(d['IMAGE_ID']) === q.id),
       ).length;
       if (q.rvmsUsed !== using)
-        out.push(`quota: user ${user.id} has RVMS ${q.rvmsUsed} on image ${q.id}, ${using} of its live VMs use it`);
+        out.push(
+          `quota: user ${user.id} has RVMS ${q.rvmsUsed} on image ${q.id}, ${using} of its live VMs use it`,
+        );
     }
   }
 
@@ -621,7 +648,10 @@ function hypervisorViolations(s: Snapshot): string[] {
     for (const [path, saved] of Object.entries(table.checkpoints)) {
       const vmId = Number(/^one-(\d+)$/.exec(saved.deployId)?.[1]);
       const vm = vmById.get(vmId);
-      if (vm === undefined || (vm.state !== VmState.SUSPENDED && vm.state !== VmState.STOPPED && vm.state !== VmState.ACTIVE))
+      if (
+        vm === undefined ||
+        (vm.state !== VmState.SUSPENDED && vm.state !== VmState.STOPPED && vm.state !== VmState.ACTIVE)
+      )
         out.push(
           `hypervisor: host ${hostId} keeps checkpoint ${path} of ${saved.deployId}, which is ${vm === undefined ? 'unknown' : label(vm)}`,
         );
@@ -632,7 +662,9 @@ function hypervisorViolations(s: Snapshot): string[] {
     const hostId = s.lastHosts.get(vm.id)?.current;
     const entry = hostId === undefined ? undefined : s.dummy.get(hostId)?.vms[`one-${vm.id}`];
     if (entry?.state !== 'RUNNING')
-      out.push(`hypervisor: VM ${vm.id} is RUNNING on host ${hostId} for the controller, the host has ${entry?.state ?? 'nothing'}`);
+      out.push(
+        `hypervisor: VM ${vm.id} is RUNNING on host ${hostId} for the controller, the host has ${entry?.state ?? 'nothing'}`,
+      );
   }
   return out;
 }

@@ -8,7 +8,7 @@
  * crash left it.
  *
  * Seeded: NIMBUS_CRASH_SEED replays a run's choices (timing still varies), NIMBUS_CRASH_ROUNDS sets
- * the number of kills (default 6). The seed is printed first.
+ * the number of kills (default 8). The seed is printed first.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -28,7 +28,7 @@ import {
 } from './crash-harness.js';
 
 const SEED = Number(process.env.NIMBUS_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const ROUNDS = Number(process.env.NIMBUS_CRASH_ROUNDS ?? 6);
+const ROUNDS = Number(process.env.NIMBUS_CRASH_ROUNDS ?? 8);
 const VM_COUNT = 100;
 const HOST_COUNT = 5;
 /** Each host fits 24 VMs of CPU 0.1: the 100 VMs spread over all five, with room to move. */
@@ -86,7 +86,10 @@ describe('nimbusd killed with SIGKILL while 100 VMs change state on dummy hosts'
     const home = await mkdtemp(join(tmpdir(), 'nimbus-crash-'));
     homes.push(home);
     // Short monitoring intervals: monitoring reports meet the re-sent operations after each restart.
-    await writeFile(join(home, 'nimbusd.json'), JSON.stringify({ monitoring: { hostIntervalS: 5, vmIntervalS: 5 } }));
+    await writeFile(
+      join(home, 'nimbusd.json'),
+      JSON.stringify({ monitoring: { hostIntervalS: 5, vmIntervalS: 5 } }),
+    );
 
     let run = 0;
     daemon = await NimbusdProcess.start(home, run);
@@ -149,7 +152,10 @@ describe('nimbusd killed with SIGKILL while 100 VMs change state on dummy hosts'
     assert.equal(await daemon.stop(), 0, 'nimbusd stops cleanly on SIGTERM');
     daemon = await NimbusdProcess.start(home, ++run);
     for (let i = 0; ; i++) {
-      const hosts = (await admin('GET', '/api/v1/hosts')).body.HOST_POOL.HOST as { ID: number; STATE: number }[];
+      const hosts = (await admin('GET', '/api/v1/hosts')).body.HOST_POOL.HOST as {
+        ID: number;
+        STATE: number;
+      }[];
       if (hostIds.every((id) => hosts.find((h) => h.ID === id)?.STATE === 2)) break;
       assert.ok(i < 200, `hosts not MONITORED: ${JSON.stringify(hosts.map((h) => [h.ID, h.STATE]))}`);
       await sleep(50);
@@ -161,21 +167,24 @@ describe('nimbusd killed with SIGKILL while 100 VMs change state on dummy hosts'
     expectStatus(instantiated, 201, 'instantiate');
     const vmIds = instantiated.body.IDS as number[];
     assert.equal(vmIds.length, VM_COUNT);
-    log(`setup done in ${Date.now() - started} ms: hosts ${hostIds.join(',')}, vnet ${vnetId}, image ${imageId}`);
+    log(
+      `setup done in ${Date.now() - started} ms: hosts ${hostIds.join(',')}, vnet ${vnetId}, image ${imageId}`,
+    );
 
     // ---- rounds: act, kill, check what the crash left, restart -----------------------------
     const crashFindings: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      const killAfterMs = rng.between(50, 800);
+      // A third of the kills land while the restart re-sends what was in flight, the rest among actions.
+      const killAfterMs = rng.next() < 1 / 3 ? rng.between(50, 400) : rng.between(400, 2500);
       const deadline = Date.now() + killAfterMs;
       const tally = { sent: 0, ok: 0, refused: 0, lost: 0 };
       const statuses = new Map<number, number>();
-      const choices = Array.from({ length: 200 }, () => ({
+      const choices = Array.from({ length: 400 }, () => ({
         vmId: rng.pick(vmIds),
         action: rng.weighted<CrashAction>(ACTIONS),
         host: rng.pick(hostIds),
         recover: rng.weighted(RECOVER_OPS),
-        pauseMs: rng.between(0, 25),
+        pauseMs: rng.between(0, 40),
       }));
       let next = 0;
       const worker = async (): Promise<void> => {
@@ -187,7 +196,10 @@ describe('nimbusd killed with SIGKILL while 100 VMs change state on dummy hosts'
             statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
             if (res.status === 200) tally.ok++;
             else if (res.status === 409 || res.status === 400) tally.refused++;
-            else assert.fail(`${c.action} of VM ${c.vmId}: unexpected ${res.status} ${JSON.stringify(res.body)}`);
+            else
+              assert.fail(
+                `${c.action} of VM ${c.vmId}: unexpected ${res.status} ${JSON.stringify(res.body)}`,
+              );
           } catch (error) {
             if (error instanceof assert.AssertionError) throw error;
             tally.lost++; // the daemon died under the request

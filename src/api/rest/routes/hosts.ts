@@ -16,7 +16,10 @@ const tags = ['hosts'];
 const JoinInfo = Type.Object({ TOKEN: Type.String(), EXPIRES: Type.Integer(), COMMAND: Type.String() });
 const HostCreated = Type.Object({ ID: Type.Integer(), JOIN: Type.Optional(JoinInfo) });
 
-export function registerHostRoutes(app: RestApp, { ctx, lifecycle, fingerprint, advertised }: RestDeps): void {
+export function registerHostRoutes(
+  app: RestApp,
+  { ctx, lifecycle, fingerprint, advertised }: RestDeps,
+): void {
   const hosts = new HostService(ctx);
 
   app.post(
