@@ -8,12 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { AuthObject } from '../../domain/auth/authorize.js';
 import { NimbusError } from '../../domain/errors.js';
-import { getSingle, getVectors } from '../../domain/template/attributes.js';
+import { getSingle, getVectors, setSingle } from '../../domain/template/attributes.js';
 import type { Template, VectorValue } from '../../domain/template/types.js';
 import {
   allowedActions,
   applyEvent,
   DEFAULT_DRIVER_CAPS,
+  errorAttributeText,
   pendingStep,
   planAction,
   recover as planRecover,
@@ -23,6 +24,7 @@ import {
   type ActionPlan,
   type Actor,
   type DriverCaps,
+  type LogEntry,
   type LifecycleVm,
   type PlacementTarget,
   type RecoverOpName,
@@ -585,7 +587,7 @@ export class LifecycleEngine {
           if (vm === undefined) return null;
           const failure = result.ok ? undefined : result.error;
           const opName = `${row.driver} ${row.op}`;
-          if (row.state === 'abandoned' || row.state === 'fire') {
+          if (row.state === 'abandoned') {
             const log =
               failure === undefined
                 ? []
@@ -593,10 +595,21 @@ export class LifecycleEngine {
                     {
                       module: row.driver === 'tm' ? 'TrM' : 'VMM',
                       level: 'W',
-                      message: `${opName} of a superseded step failed: ${failure.message}`,
+                      message: `Ignored: ${opName} of a superseded step failed: ${failure.message}`,
                     } as const,
                   ];
             return { vm, log, plan: undefined };
+          }
+          if (row.state === 'fire') {
+            // No step waits for it (reboot, a cleanup): OpenNebula's protocol handler logs the
+            // failure and keeps it in USER_TEMPLATE/ERROR; the state does not change.
+            if (failure === undefined) return { vm, log: [], plan: undefined };
+            const line = driverErrorLine(row, failure.message);
+            const written = await tx.vms.update({
+              ...vm,
+              userTemplate: setSingle(vm.userTemplate, 'ERROR', errorAttributeText(new Date(), line.message)),
+            });
+            return { vm: written, log: [line], plan: undefined };
           }
           if (row.state === 'chain') {
             if (result.ok) {
@@ -646,14 +659,32 @@ export class LifecycleEngine {
               plan: undefined,
             };
           }
+          let plan = planned.value;
+          if (failure !== undefined && !plan.effects.some((e) => e.kind === 'error-message')) {
+            // The rule has no driver report of its own: log and keep the driver's message the way
+            // OpenNebula's protocol handler does for every failure.
+            const line = driverErrorLine(row, failure.message);
+            plan = {
+              ...plan,
+              log: [line, ...plan.log],
+              effects: [
+                {
+                  kind: 'error-message',
+                  message: line.message,
+                  text: errorAttributeText(new Date(), line.message),
+                },
+                ...plan.effects,
+              ],
+            };
+          }
           const outcome = await applyStep(tx, this.ctx, {
             vm,
             history,
-            plan: planned.value,
+            plan,
             actor: INTERNAL,
           });
-          await this.#insertOperations(tx, vm.id, planned.value.trigger, outcome.operations, []);
-          return { vm: outcome.vm, log: outcome.log, plan: planned.value };
+          await this.#insertOperations(tx, vm.id, plan.trigger, outcome.operations, []);
+          return { vm: outcome.vm, log: outcome.log, plan };
         },
         { retries: 5 },
       );
@@ -899,6 +930,16 @@ export class LifecycleEngine {
     }
     await Promise.all(deploys);
   }
+}
+
+/** `[VMM][E]: REBOOT: <driver message>` (reference §10.2: the driver failure line). */
+function driverErrorLine(row: VmOperationRow, message: string): LogEntry {
+  const detail = message.trim() === '' ? 'failed' : message.trim();
+  return {
+    module: row.driver === 'tm' ? 'TrM' : 'VMM',
+    level: 'E',
+    message: `${row.op.toUpperCase().replace(/-/g, '_')}: ${detail}`,
+  };
 }
 
 function isShutdown(lcm: number): boolean {

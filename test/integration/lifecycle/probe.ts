@@ -184,7 +184,7 @@ export class LifecycleProbe {
     const s = await this.state(vm);
     const history = (s.body.HISTORY_RECORDS as { HISTORY?: { HID: number }[] } | undefined)?.HISTORY ?? [];
     const current = history[history.length - 1]?.HID;
-    const elsewhere = current === this.hosts.other ? this.hosts.main : this.hosts.other;
+    const elsewhere = host ?? (current === this.hosts.other ? this.hosts.main : this.hosts.other);
     switch (action) {
       case 'deploy':
         return a('POST', `/api/v1/vms/${vm}/deploy`, { host: host ?? this.hosts.other });
