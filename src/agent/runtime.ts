@@ -189,6 +189,11 @@ export class AgentRuntime {
 
   private record: OperationRecord<OperationOutcome> | undefined;
   private driver: HypervisorDriver | undefined;
+
+  /** The loaded driver (after the first welcome): fault injection in tests (`DummyDriver.simulate`). */
+  get loadedDriver(): HypervisorDriver | undefined {
+    return this.driver;
+  }
   private transfer: TransferDriver | undefined;
   /** The host attributes the driver was loaded with (canonical JSON). */
   private driverAttributes: string | undefined;

@@ -1,0 +1,88 @@
+/**
+ * Monitoring drives VM states: a VM missing from its host's report becomes UNKNOWN (never
+ * POWEROFF) and comes back RUNNING when seen again; a guest that powers itself off is POWEROFF.
+ * Samples are stored and served per VM and host.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DummyDriver } from '../../../src/agent/vmm/dummy.js';
+import { startTestNimbus, type TestNimbus } from '../api/harness.js';
+import { LifecycleProbe } from './probe.js';
+
+describe('monitoring-driven states', { timeout: 120_000 }, () => {
+  let t: TestNimbus;
+  let probe: LifecycleProbe;
+
+  before(async () => {
+    t = await startTestNimbus({ placement: true, intervals: { monitorVmsS: 1, monitorHostS: 1, pingS: 5 } });
+    probe = await LifecycleProbe.start(t);
+  });
+  after(async () => t.close());
+
+  function driver(hostId: number): DummyDriver {
+    const d = t.nimbus.lifecycle.embedded.runtime(hostId)?.loadedDriver;
+    assert.ok(d instanceof DummyDriver);
+    return d;
+  }
+
+  async function runningVm(): Promise<{ vm: number; host: number }> {
+    const vm = await probe.create();
+    const running = await probe.until('placed and RUNNING', async () => {
+      const s = await probe.state(vm);
+      return s.key === 'RUNNING' ? s : undefined;
+    });
+    const history = (running.body.HISTORY_RECORDS as { HISTORY: { HID: number }[] }).HISTORY;
+    return { vm, host: history[history.length - 1]!.HID };
+  }
+
+  it('places a PENDING VM by itself (placeholder placement) and serves its samples', async () => {
+    const { vm, host } = await runningVm();
+    const samples = await probe.until('a VM sample', async () => {
+      const r = await t.admin('GET', `/api/v1/vms/${vm}/monitoring`);
+      return r.body.MONITORING_DATA?.MONITORING?.length > 0 ? r.body.MONITORING_DATA.MONITORING : undefined;
+    });
+    assert.equal(samples[0].ID, vm);
+    assert.ok(samples[0].MEMORY > 0);
+    const hostSamples = await t.admin('GET', `/api/v1/hosts/${host}/monitoring`);
+    assert.ok(hostSamples.body.MONITORING_DATA.MONITORING.length > 0);
+  });
+
+  it('a VM that vanishes is UNKNOWN, not POWEROFF; resume boots it again', async () => {
+    const { vm, host } = await runningVm();
+    await new Promise((r) => setTimeout(r, 1100)); // past the report that may predate RUNNING
+    assert.ok(await driver(host).simulate(`one-${vm}`, 'vanish'));
+    await probe.until('UNKNOWN', async () => ((await probe.state(vm)).key === 'UNKNOWN' ? true : undefined));
+    // (A VM seen again by its host returns to RUNNING by itself: agent-join.test.ts.)
+    assert.equal(await probe.must(vm, 'resume'), 'RUNNING');
+    const log = await probe.log(vm);
+    assert.match(
+      log,
+      /New LCM state is UNKNOWN[\s\S]*New LCM state is BOOT_UNKNOWN[\s\S]*New LCM state is RUNNING/,
+    );
+    assert.doesNotMatch(log, /New state is POWEROFF/);
+  });
+
+  it('a guest that powers itself off is POWEROFF; resume boots it again', async () => {
+    const { vm, host } = await runningVm();
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.ok(await driver(host).simulate(`one-${vm}`, 'poweroff'));
+    await probe.until('POWEROFF', async () =>
+      (await probe.state(vm)).key === 'POWEROFF' ? true : undefined,
+    );
+    assert.equal(await probe.must(vm, 'resume'), 'RUNNING');
+  });
+
+  it('a busy VM refuses a second action and says what it is busy with', async () => {
+    const slow = await probe.host('slow', 'CPU = 1000\nMEMORY = 4194304\nDUMMY_DELAY_MS = 1500');
+    const vm = await probe.create(true); // on HOLD: the placement leaves it alone
+    const deployed = await t.admin('POST', `/api/v1/vms/${vm}/deploy`, { host: slow });
+    assert.equal(deployed.status, 200, JSON.stringify(deployed.body));
+    const refused = await t.admin('POST', `/api/v1/vms/${vm}/action`, { action: 'poweroff' });
+    assert.equal(refused.status, 409);
+    assert.match(
+      refused.body.message,
+      /busy: tm prolog on host \d+ for deploy, started \d+ s ago, times out in \d+ s/,
+    );
+    await probe.settle(vm);
+  });
+});
