@@ -3,7 +3,7 @@
  * caller's transaction: the VM's state and attributes, its HISTORY, host capacity, released
  * resources, pending hotplug changes, and the driver operations to send once it commits.
  */
-import { vmFailurePhase } from '../../domain/image/index.js';
+import { diskMayHaveBeenWritten, vmFailurePhase } from '../../domain/image/index.js';
 import { getSingle, removeAttribute, setSingle } from '../../domain/template/attributes.js';
 import {
   applyHistoryEffect,
@@ -149,7 +149,9 @@ export async function applyStep(
         ? {
             phase,
             faultImageIds: input.faultImageIds ?? [],
-            diskWasWritten: release.persistentImagesToError,
+            // OpenNebula errors every persistent image here; Nimbus only when a guest may have
+            // written it (it reached RUNNING) — a failed prolog or boot never did.
+            diskWasWritten: release.persistentImagesToError && diskMayHaveBeenWritten(phase),
             reason: getSingle(vm.userTemplate, 'ERROR') ?? '',
           }
         : undefined,
