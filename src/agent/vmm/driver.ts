@@ -30,6 +30,7 @@ export const DRIVER_OPERATIONS = [
   'attach-nic',
   'detach-nic',
   'resize',
+  'disk-resize',
   'poll',
 ] as const;
 export type DriverOperation = (typeof DRIVER_OPERATIONS)[number];
@@ -130,6 +131,8 @@ export interface HypervisorDriver {
   detachDisk(deployId: string, diskId: number, ctx: OperationContext): Promise<DriverResult>;
   attachNic(deployId: string, nic: DeployNic, ctx: OperationContext): Promise<DriverResult>;
   detachNic(deployId: string, nicId: number, ctx: OperationContext): Promise<DriverResult>;
+  /** Grows a disk of a running VM to `sizeMb` (the guest sees the new size). */
+  resizeDisk(deployId: string, diskId: number, sizeMb: number, ctx: OperationContext): Promise<DriverResult>;
   /** CPU / VCPU / MEMORY hotplug (LIVE_RESIZE). */
   resize(deployId: string, resize: ResizeSpec, ctx: OperationContext): Promise<DriverResult>;
   /** Every VM the hypervisor knows, with its figures (cheap: called every MONITOR_VM period). */

@@ -344,6 +344,20 @@ export class DummyDriver implements HypervisorDriver {
     );
   }
 
+  resizeDisk(deployId: string, diskId: number, sizeMb: number, ctx: OperationContext): Promise<DriverResult> {
+    return this.operate('disk-resize', deployId, ctx, () =>
+      this.withRunning('disk-resize', deployId, (vm) => {
+        const disk = vm.disks.find((d) => d.id === diskId);
+        if (disk === undefined)
+          return driverFailure('DEVICE_NOT_FOUND', 'disk-resize', `${deployId} has no disk ${diskId}`);
+        if (sizeMb < disk.size)
+          return driverFailure('DRIVER_FAILED', 'disk-resize', `disk ${diskId} of ${deployId} cannot shrink`);
+        disk.size = sizeMb;
+        return true;
+      }),
+    );
+  }
+
   attachNic(deployId: string, nic: DeployNic, ctx: OperationContext): Promise<DriverResult> {
     return this.operate('attach-nic', deployId, ctx, () =>
       this.withRunning('attach-nic', deployId, (vm) => {

@@ -29,6 +29,7 @@ export const VMM_OPS_RUN_BY_DRIVERS = [
   'attach-nic',
   'detach-nic',
   'resize',
+  'disk-resize',
   'cleanup',
 ] as const;
 
@@ -85,6 +86,8 @@ export async function performVmmOperation(
       return done(await driver.detachNic(deployId, operation.args.nicId, ctx));
     case 'resize':
       return done(await driver.resize(deployId, operation.args.resize, ctx));
+    case 'disk-resize':
+      return done(await driver.resizeDisk(deployId, operation.args.diskId, operation.args.size, ctx));
     default:
       return {
         ok: false,
