@@ -61,6 +61,10 @@ export async function startLifecycle(ctx: ControllerContext, options: LifecycleO
   const embedded = new EmbeddedAgents(ctx, hub, { validate: options.validate ?? true });
   await engine.start();
   await embedded.sync();
+  // Hosts whose agent is a separate process: ERROR unless it connects within the interval.
+  for (const host of (await ctx.store.hosts.list(undefined, { limit: 1_000_000 })).items) {
+    if (!embedded.isEmbedded(host)) engine.hostDisconnected(host.id);
+  }
   return {
     hub,
     engine,

@@ -33,6 +33,8 @@ export function registerHostRoutes(
         return reply.status(201).send({ ID: id });
       }
       const join = await hosts.issueJoinToken(caller, id);
+      // INIT now; ERROR unless its agent connects within the monitoring interval.
+      lifecycle.engine.hostDisconnected(id);
       return reply.status(201).send({ ID: id, JOIN: joinAnswer(request, id, request.body.vm, join) });
     },
   );
