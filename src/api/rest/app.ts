@@ -15,6 +15,8 @@ import type { MonitoringService } from '../../controller/monitoring.js';
 import { NimbusError } from '../../domain/errors.js';
 import { errorBody, statusOf } from './errors.js';
 import { RouteCatalog } from './openapi.js';
+import websocket from '@fastify/websocket';
+import { MAX_FRAME_BYTES } from '../../protocol/agent.js';
 import { ROUTE_MODULES } from './routes/index.js';
 import './request-context.js';
 
@@ -140,6 +142,8 @@ export async function buildRestApp(deps: RestDeps, options: RestAppOptions): Pro
     { config: { public: true }, schema: { tags: ['meta'], summary: 'This OpenAPI 3.1 document' } },
     async () => catalog.openapi(),
   );
+  // WebSocket routes (the agents' link) need the plugin before any route module registers.
+  await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
   for (const register of ROUTE_MODULES) await register(app, deps);
   return app;
 }
