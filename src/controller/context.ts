@@ -23,6 +23,11 @@ export interface ControllerContext {
   authorize(caller: Caller, items: AuthItem | readonly AuthItem[], method: string): void;
   /** Drop cached credentials of a user (password change, disable, delete, group change). */
   forgetCredentials(uid: number): void;
+  /**
+   * Events other services react to. The lifecycle engine sets `imageCopyEnded` to move VMs waiting
+   * in CLONING on; the default does nothing.
+   */
+  readonly events: { imageCopyEnded: (imageId: number, ok: boolean) => void };
 }
 
 /** The compiled ACL table, rebuilt after any ACL change (and at most every few seconds otherwise,
@@ -108,6 +113,7 @@ export function createContext(
       if (!result.ok) throw new NimbusError(result.error.code, result.error.message);
     },
     forgetCredentials: (uid) => hooks.forgetCredentials(uid),
+    events: { imageCopyEnded: () => undefined },
   };
 }
 

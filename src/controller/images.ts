@@ -761,6 +761,7 @@ export class ImageService {
       { retries: 3 },
     );
     this.ctx.log.info({ image: imageId, source, sizeMb: image.size }, copiedLogLine(image, operation));
+    this.ctx.events.imageCopyEnded(imageId, true);
   }
 
   private async recordCopyFailure(
@@ -780,6 +781,7 @@ export class ImageService {
       },
       { retries: 3 },
     );
+    this.ctx.events.imageCopyEnded(imageId, false);
   }
 
   /** Reserved capacity and charged quota follow the size the copy found. */

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { AuthObject } from '../../domain/auth/authorize.js';
 import { NimbusError } from '../../domain/errors.js';
+import { isLockedState } from '../../domain/image/index.js';
 import { getSingle, getVectors, setSingle } from '../../domain/template/attributes.js';
 import type { Template, VectorValue } from '../../domain/template/types.js';
 import {
@@ -729,6 +730,47 @@ export class LifecycleEngine {
       }
     } catch (e) {
       if (!this.#stopped) this.ctx.log.error({ err: e }, 'operation timeout sweep failed');
+    }
+  }
+
+  // ---- image copies ---------------------------------------------------------------------------
+
+  /**
+   * An image copy ended: VMs waiting for it in CLONING move on — to PENDING (HOLD when submitted
+   * on hold) once none of their images is still being copied, or to CLONING_FAILURE.
+   */
+  async imageCopyEnded(imageId: number, ok: boolean): Promise<void> {
+    const image = await this.ctx.store.images.find(imageId);
+    if (image === undefined) return;
+    for (const vmId of image.vms) {
+      await this.#step(vmId, INTERNAL, async (tx, vm, _history, lvm) => {
+        if (vm.state !== VmState.CLONING && vm.state !== VmState.CLONING_FAILURE) return null;
+        if (ok) {
+          for (const disk of getVectors(vm.template, 'DISK')) {
+            const other =
+              disk['IMAGE_ID'] === undefined ? undefined : await tx.images.find(Number(disk['IMAGE_ID']));
+            if (other !== undefined && isLockedState(other.state)) return null; // still copying
+          }
+        }
+        const onHold =
+          (
+            getSingle(vm.userTemplate, 'SUBMIT_ON_HOLD') ??
+            getSingle(vm.template, 'SUBMIT_ON_HOLD') ??
+            ''
+          ).toUpperCase() === 'YES';
+        const planned = applyEvent(
+          lvm,
+          {
+            kind: ok ? 'clone-success' : 'clone-failure',
+            onHold,
+            ...(ok ? {} : { message: `image ${imageId} could not be copied` }),
+          },
+          { now: Math.floor(this.ctx.now()) },
+        );
+        return planned.ok && planned.value.transitions.length > 0 ? { plan: planned.value } : null;
+      }).catch((e: unknown) =>
+        this.ctx.log.warn({ vm: vmId, image: imageId, err: e }, 'CLONING VM not moved on'),
+      );
     }
   }
 

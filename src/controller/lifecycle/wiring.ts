@@ -57,6 +57,7 @@ export async function startLifecycle(ctx: ControllerContext, options: LifecycleO
     hostLostAfterS: options.hostLostAfterS ?? options.intervals.monitorVmsS,
   });
   wired.engine = engine;
+  ctx.events.imageCopyEnded = (imageId, ok) => void engine.imageCopyEnded(imageId, ok);
   engine.placement = options.placement ?? true;
   const embedded = new EmbeddedAgents(ctx, hub, { validate: options.validate ?? true });
   await engine.start();

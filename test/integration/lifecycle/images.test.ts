@@ -6,8 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTestNimbus, type TestNimbus } from '../api/harness.js';
+import { Readable } from 'node:stream';
+import { ADMIN_PASSWORD, startTestNimbus, type TestNimbus } from '../api/harness.js';
 import { LifecycleProbe } from './probe.js';
+
+const MIB = 1024 * 1024;
 
 describe('images through the lifecycle', { timeout: 120_000 }, () => {
   let t: TestNimbus;
@@ -38,6 +41,35 @@ describe('images through the lifecycle', { timeout: 120_000 }, () => {
     assert.equal(r.status, 201, JSON.stringify(r.body));
     return r.body.ID;
   }
+
+  it('a VM whose image is still being uploaded waits in CLONING, then goes PENDING and runs', async () => {
+    let resume!: () => void;
+    const paused = new Promise<void>((r) => (resume = r));
+    async function* slowBody(): AsyncIterable<Buffer> {
+      yield Buffer.alloc(MIB, 1);
+      await paused;
+      yield Buffer.alloc(MIB, 2);
+    }
+    const answer = t.nimbus.app.inject({
+      method: 'POST',
+      url: `/api/v1/images/upload?datastore=1&name=slow-os&type=OS&size=${2 * MIB}`,
+      headers: {
+        authorization: `Basic ${Buffer.from(`oneadmin:${ADMIN_PASSWORD}`).toString('base64')}`,
+        'content-type': 'application/octet-stream',
+      },
+      payload: Readable.from(slowBody()),
+    });
+    const imageId = await probe.until('the upload to start', async () => {
+      const list = (await t.admin('GET', '/api/v1/images?name=slow-os')).body.IMAGE_POOL.IMAGE;
+      return list[0]?.PROGRESS?.BYTES === MIB ? (list[0].ID as number) : undefined;
+    });
+    const vm = await vmWith(`DISK = [ IMAGE_ID = ${imageId} ]`);
+    assert.equal((await probe.state(vm)).body.STATE_NAME, 'CLONING');
+    resume();
+    assert.equal((await answer).statusCode, 201);
+    await probe.until('PENDING', async () => ((await probe.state(vm)).key === 'PENDING' ? true : undefined));
+    assert.equal(await probe.must(vm, 'deploy'), 'RUNNING');
+  });
 
   it('a failed deploy leaves a persistent image READY, with a note saying why', async () => {
     const disk = await image({ NAME: 'pers-1', TYPE: 'DATABLOCK', SIZE: '10', PERSISTENT: 'YES' });
