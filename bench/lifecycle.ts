@@ -7,19 +7,25 @@
  *   phases (API answer, placement's deploy step, PROLOG, BOOT). Baseline in the same run: the
  *   POST alone (the allocate transaction), the part of the time that is not the lifecycle.
  * - Burst: `POST /api/v1/templates/:id/instantiate` with `multiple: 1000`, spread by the
- *   placement over 10 dummy hosts sized for 100 VMs each, until all are RUNNING. Baseline: the
- *   same request on a nimbusd with the placement off (allocate only).
- * - Memory: a child process (bench/lib/lifecycle-memory.ts) with 20,000 VMs RUNNING on 1,000
- *   dummy hosts reporting monitoring; its RSS after a forced collection is nimbusd's alone.
+ *   placement over 10 dummy hosts sized for 100 VMs each (CPU / MEMORY in the host template),
+ *   until all are RUNNING. Baseline: the same request on a nimbusd with the placement off
+ *   (allocate only).
+ * - Memory: a child process (bench/lib/lifecycle-memory.ts, compiled to JavaScript first, as
+ *   nimbusd runs) with 20,000 VMs RUNNING on 1,000 dummy hosts reporting monitoring every
+ *   `--monitor-s` seconds (5: six rounds in the 30 s period, where a real cloud reports every 30 s);
+ *   its RSS after a forced collection is nimbusd's alone. The VMs arrive 1,000 per request, each
+ *   request's VMs RUNNING before the next (`--memory-fill all`: every request at once).
  *
  *   node --expose-gc --import tsx bench/lifecycle.ts [--sequential N] [--burst N] [--burst-hosts N]
- *     [--hosts N] [--vms N] [--monitor-s S] [--settle-s S] [--skip-memory]
+ *     [--hosts N] [--vms N] [--monitor-s S] [--settle-s S] [--memory-fill batches|all]
+ *     [--parts sequential,burst,memory]
  *
- * Human lines first; the last line is one JSON object.
+ * State directories are made with os.tmpdir(): `TMPDIR=/dev/shm` shows what the agents' fsyncs
+ * cost. Human lines first; the last line is one JSON object.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -35,6 +41,8 @@ import {
 import type { MemoryFigures } from './lib/lifecycle-memory.js';
 
 const WARMUP_VMS = 20;
+/** The API's limit on `multiple` in one instantiate. */
+const MAX_MULTIPLE = 1_000;
 
 interface Args {
   sequential: number;
@@ -44,8 +52,15 @@ interface Args {
   vms: number;
   monitorS: number;
   settleS: number;
-  skipMemory: boolean;
+  memoryFill: 'batches' | 'all';
+  parts: ReadonlySet<Part>;
 }
+
+const PARTS = ['sequential', 'burst', 'memory'] as const;
+type Part = (typeof PARTS)[number];
+const USAGE =
+  'usage: bench/lifecycle.ts [--sequential N] [--burst N] [--burst-hosts N] [--hosts N] [--vms N] ' +
+  '[--monitor-s S] [--settle-s S] [--memory-fill batches|all] [--parts sequential,burst,memory]';
 
 function parseArgs(argv: readonly string[]): Args {
   const out: Args = {
@@ -56,7 +71,8 @@ function parseArgs(argv: readonly string[]): Args {
     vms: 20_000,
     monitorS: 5,
     settleS: 30,
-    skipMemory: false,
+    memoryFill: 'batches',
+    parts: new Set(PARTS),
   };
   const numeric: Record<string, keyof Args> = {
     '--sequential': 'sequential',
@@ -69,17 +85,22 @@ function parseArgs(argv: readonly string[]): Args {
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
-    if (flag === '--skip-memory') {
-      out.skipMemory = true;
+    if (flag === '--memory-fill') {
+      const fill = argv[++i];
+      if (fill !== 'batches' && fill !== 'all') throw new Error(`--memory-fill is batches or all; ${USAGE}`);
+      out.memoryFill = fill;
+      continue;
+    }
+    if (flag === '--parts') {
+      const names = (argv[++i] ?? '').split(',');
+      const unknown = names.filter((n) => !(PARTS as readonly string[]).includes(n));
+      if (unknown.length > 0) throw new Error(`--parts: unknown ${unknown.join(', ')}; ${USAGE}`);
+      out.parts = new Set(names as Part[]);
       continue;
     }
     const key = numeric[flag];
     const value = Number(argv[++i]);
-    if (key === undefined)
-      throw new Error(
-        `unknown argument ${flag}; usage: bench/lifecycle.ts [--sequential N] [--burst N] [--burst-hosts N] ` +
-          '[--hosts N] [--vms N] [--monitor-s S] [--settle-s S] [--skip-memory]',
-      );
+    if (key === undefined) throw new Error(`unknown argument ${flag}; ${USAGE}`);
     if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag} needs a positive integer`);
     (out[key] as number) = value;
   }
@@ -132,6 +153,22 @@ async function createBenchTemplate(cloud: BenchCloud): Promise<number> {
   return ID;
 }
 
+/** `count` VMs from the template, in requests of at most MAX_MULTIPLE sent back to back. */
+async function instantiate(cloud: BenchCloud, templateId: number, count: number): Promise<number[]> {
+  const ids: number[] = [];
+  for (let done = 0; done < count; done += MAX_MULTIPLE) {
+    const { IDS } = await cloud.api<{ IDS: number[] }>(
+      'POST',
+      `/api/v1/templates/${templateId}/instantiate`,
+      {
+        multiple: Math.min(MAX_MULTIPLE, count - done),
+      },
+    );
+    ids.push(...IDS);
+  }
+  return ids;
+}
+
 /** Allocate only: the same instantiate on a nimbusd whose placement is off (the VMs stay PENDING). */
 async function burstBaseline(count: number): Promise<number> {
   const cloud = await startBenchCloud({ placement: false });
@@ -141,11 +178,9 @@ async function burstBaseline(count: number): Promise<number> {
     await cloud.api('POST', `/api/v1/templates/${templateId}/instantiate`, { multiple: 10 });
     globalThis.gc?.();
     const started = performance.now();
-    const { IDS } = await cloud.api<{ IDS: number[] }>('POST', `/api/v1/templates/${templateId}/instantiate`, {
-      multiple: count,
-    });
+    const ids = await instantiate(cloud, templateId, count);
     const ms = performance.now() - started;
-    if (IDS.length !== count) throw new Error(`instantiate made ${IDS.length} VMs, expected ${count}`);
+    if (ids.length !== count) throw new Error(`instantiate made ${ids.length} VMs, expected ${count}`);
     return ms;
   } finally {
     await cloud.close();
@@ -159,20 +194,18 @@ interface BurstFigures {
   readonly perHost: number[];
 }
 
-/** `count` VMs in one instantiate, placed over `hosts` dummy hosts, until all are RUNNING. */
+/** `count` VMs instantiated at once, placed over `hosts` dummy hosts, until all are RUNNING. */
 async function burst(count: number, hosts: number): Promise<BurstFigures> {
   const cloud = await startBenchCloud({ placement: true });
   try {
     const hostIds = await createDummyHosts(cloud, hosts, count / hosts);
     const templateId = await createBenchTemplate(cloud);
     const watch = new RunningWatch(cloud.nimbus);
-    // Warm-up on the same hosts would take room: a spare VM's worth is not there, so warm on hold.
+    // Warm the routes with VMs on hold: placed, they would take room sized for the burst.
     await cloud.api('POST', `/api/v1/templates/${templateId}/instantiate`, { multiple: 10, hold: true });
     globalThis.gc?.();
     const started = performance.now();
-    const { IDS } = await cloud.api<{ IDS: number[] }>('POST', `/api/v1/templates/${templateId}/instantiate`, {
-      multiple: count,
-    });
+    const IDS = await instantiate(cloud, templateId, count);
     const apiMs = performance.now() - started;
     await watch.countRunning(count, 120_000);
     const allRunningMs = performance.now() - started;
@@ -231,6 +264,8 @@ async function memoryInChild(args: Args): Promise<MemoryFigures> {
       String(args.monitorS),
       '--settle-s',
       String(args.settleS),
+      '--fill',
+      args.memoryFill,
     ]);
   } finally {
     await rm(compiled, { recursive: true, force: true });
@@ -238,7 +273,9 @@ async function memoryInChild(args: Args): Promise<MemoryFigures> {
 }
 
 function runChild(script: string, argv: readonly string[]): Promise<MemoryFigures> {
-  const child = spawn(process.execPath, ['--expose-gc', script, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--expose-gc', script, ...argv], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let stdout = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => (stdout += chunk));
@@ -259,19 +296,24 @@ function runChild(script: string, argv: readonly string[]): Promise<MemoryFigure
   });
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  if (globalThis.gc === undefined) process.stderr.write('  (run with --expose-gc for a collection between runs)\n');
-  const benchStarted = performance.now();
+type Figures = Record<string, number | string | null>;
 
+async function runSequential(args: Args): Promise<Figures> {
   process.stderr.write(`  sequential: ${WARMUP_VMS} warm-up VMs, then ${args.sequential} measured\n`);
   const seq = await sequential(args.sequential);
   const p50 = percentile(seq.totals, 50);
   const p95 = percentile(seq.totals, 95);
   const postP50 = percentile(seq.posts, 50);
+  const quarter = Math.max(1, Math.floor(seq.totals.length / 4));
+  const firstQuarter = seq.totals.slice(0, quarter);
+  const lastQuarter = seq.totals.slice(-quarter);
   console.log(
     `instantiate -> RUNNING, one VM at a time (${args.sequential} VMs, dummy host, no delay): ` +
       `p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${Math.max(...seq.totals).toFixed(1)} ms (goal p50 < 20 ms)`,
+  );
+  console.log(
+    `  first quarter p50 ${percentile(firstQuarter, 50).toFixed(1)} ms, last quarter ${percentile(lastQuarter, 50).toFixed(1)} ms ` +
+      '(all on one host: a growing figure is a per-VM cost that grows with the VMs of the host)',
   );
   console.log(
     `  phases (p50): POST /api/v1/vms answered ${postP50.toFixed(1)} ms (baseline: allocate only), ` +
@@ -279,12 +321,25 @@ async function main(): Promise<void> {
       `PROLOG ${percentile(seq.prolog, 50).toFixed(1)} ms, BOOT ${percentile(seq.boot, 50).toFixed(1)} ms; ` +
       `lifecycle / allocate x${(p50 / postP50).toFixed(1)}`,
   );
+  return {
+    to_running_ms_p50: round(p50, 2),
+    to_running_ms_p95: round(p95, 2),
+    to_running_ms_p50_first_quarter: round(percentile(firstQuarter, 50), 2),
+    to_running_ms_p50_last_quarter: round(percentile(lastQuarter, 50), 2),
+    to_running_post_ms_p50: round(postP50, 2),
+    to_running_place_ms_p50: round(percentile(seq.placing, 50), 2),
+    to_running_prolog_ms_p50: round(percentile(seq.prolog, 50), 2),
+    to_running_boot_ms_p50: round(percentile(seq.boot, 50), 2),
+    sequential_vms: args.sequential,
+  };
+}
 
+async function runBurst(args: Args): Promise<Figures> {
   process.stderr.write(`  burst: ${args.burst} VMs over ${args.burstHosts} hosts (baseline first)\n`);
   const baselineMs = await burstBaseline(args.burst);
   const b = await burst(args.burst, args.burstHosts);
   console.log(
-    `${args.burst} VMs in one instantiate (multiple: ${args.burst}) on ${args.burstHosts} dummy hosts: ` +
+    `${args.burst} VMs instantiated at once (multiple: ${Math.min(args.burst, MAX_MULTIPLE)}) on ${args.burstHosts} dummy hosts: ` +
       `all RUNNING in ${(b.allRunningMs / 1000).toFixed(2)} s (goal < 10 s); answer ${b.apiMs.toFixed(0)} ms, ` +
       `all deploy steps committed at ${(b.allDeployedMs / 1000).toFixed(2)} s; VMs per host ${b.perHost.join(' ')}`,
   );
@@ -292,58 +347,66 @@ async function main(): Promise<void> {
     `  baseline: the same instantiate with the placement off (allocate only) ${baselineMs.toFixed(0)} ms; ` +
       `full lifecycle x${(b.allRunningMs / baselineMs).toFixed(1)}`,
   );
+  return {
+    thousand_vms_s: round(b.allRunningMs / 1000, 2),
+    burst_vms: args.burst,
+    burst_hosts: args.burstHosts,
+    burst_api_ms: Math.round(b.apiMs),
+    burst_deployed_s: round(b.allDeployedMs / 1000, 2),
+    burst_baseline_allocate_ms: Math.round(baselineMs),
+  };
+}
 
-  let memory: MemoryFigures | null = null;
-  if (!args.skipMemory) {
-    process.stderr.write(
-      `  memory: child process, ${args.vms} VMs on ${args.hosts} dummy hosts, monitoring every ${args.monitorS} s\n`,
-    );
-    memory = await memoryInChild(args);
-    console.log(
-      `nimbusd with ${memory.vms} VMs RUNNING on ${memory.hosts} dummy hosts, monitoring every ${memory.monitor_s} s ` +
-        `for ${memory.settle_s} s (${memory.vm_samples_per_vm} VM samples per VM): ` +
-        `RSS ${memory.rss_mb} MB after gc (goal < 300 MB), heap used ${memory.heap_mb} MB, ` +
-        `peak RSS ${memory.max_rss_mb} MB`,
-    );
-    console.log(
-      `  set-up: ${memory.hosts} hosts in ${memory.hosts_s} s, ${memory.vms} VMs instantiated and RUNNING in ` +
-        `${memory.vms_running_s} s; while monitoring: CPU ${memory.monitor_cpu_pct} % of one core, ` +
-        `event-loop delay p99 ${memory.loop_delay_p99_ms} ms; RSS after start ${memory.rss_empty_mb} MB, ` +
-        `when all RUNNING ${memory.rss_running_mb} MB`,
-    );
-  }
-  const benchS = (performance.now() - benchStarted) / 1000;
-  console.log(`bench took ${benchS.toFixed(0)} s`);
-  console.log(
-    JSON.stringify({
-      bench: 'lifecycle',
-      to_running_ms_p50: round(p50, 2),
-      to_running_ms_p95: round(p95, 2),
-      to_running_post_ms_p50: round(postP50, 2),
-      to_running_place_ms_p50: round(percentile(seq.placing, 50), 2),
-      to_running_prolog_ms_p50: round(percentile(seq.prolog, 50), 2),
-      to_running_boot_ms_p50: round(percentile(seq.boot, 50), 2),
-      sequential_vms: args.sequential,
-      thousand_vms_s: round(b.allRunningMs / 1000, 2),
-      burst_vms: args.burst,
-      burst_hosts: args.burstHosts,
-      burst_api_ms: Math.round(b.apiMs),
-      burst_deployed_s: round(b.allDeployedMs / 1000, 2),
-      burst_baseline_allocate_ms: Math.round(baselineMs),
-      rss_mb: memory?.rss_mb ?? null,
-      heap_mb: memory?.heap_mb ?? null,
-      max_rss_mb: memory?.max_rss_mb ?? null,
-      rss_empty_mb: memory?.rss_empty_mb ?? null,
-      rss_running_mb: memory?.rss_running_mb ?? null,
-      hosts: memory?.hosts ?? null,
-      vms: memory?.vms ?? null,
-      monitor_s: memory?.monitor_s ?? null,
-      memory_settle_s: memory?.settle_s ?? null,
-      memory_vms_running_s: memory?.vms_running_s ?? null,
-      memory_monitor_cpu_pct: memory?.monitor_cpu_pct ?? null,
-      bench_s: Math.round(benchS),
-    }),
+async function runMemory(args: Args): Promise<Figures> {
+  process.stderr.write(
+    `  memory: child process, ${args.vms} VMs on ${args.hosts} dummy hosts, monitoring every ${args.monitorS} s\n`,
   );
+  const m = await memoryInChild(args);
+  console.log(
+    `nimbusd with ${m.vms} VMs RUNNING on ${m.hosts} dummy hosts, monitoring every ${m.monitor_s} s ` +
+      `for ${m.settle_s} s (${m.vm_samples_per_vm} VM samples per VM): ` +
+      `RSS ${m.rss_mb} MB after gc (goal < 300 MB), heap used ${m.heap_mb} MB of ${m.heap_total_mb} MB, ` +
+      `peak RSS ${m.max_rss_mb} MB (VMs filled: ${m.fill === 'all' ? 'all requests at once' : '1,000 at a time'})`,
+  );
+  console.log(
+    `  baseline: RSS of the same nimbusd just started (no host, no VM) ${m.rss_empty_mb} MB; ` +
+      `with all VMs RUNNING, before the monitoring period ${m.rss_running_mb} MB`,
+  );
+  console.log(
+    `  set-up: ${m.hosts} hosts in ${m.hosts_s} s, ${m.vms} VMs instantiated and RUNNING in ${m.vms_running_s} s; ` +
+      `while monitoring: CPU ${m.monitor_cpu_pct} % of one core, event-loop delay p99 ${m.loop_delay_p99_ms} ms`,
+  );
+  return {
+    rss_mb: m.rss_mb,
+    heap_mb: m.heap_mb,
+    heap_total_mb: m.heap_total_mb,
+    max_rss_mb: m.max_rss_mb,
+    rss_empty_mb: m.rss_empty_mb,
+    rss_running_mb: m.rss_running_mb,
+    hosts: m.hosts,
+    vms: m.vms,
+    monitor_s: m.monitor_s,
+    memory_settle_s: m.settle_s,
+    memory_fill: m.fill,
+    memory_hosts_s: m.hosts_s,
+    memory_vms_running_s: m.vms_running_s,
+    memory_monitor_cpu_pct: m.monitor_cpu_pct,
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (globalThis.gc === undefined) throw new Error('run with node --expose-gc');
+  const started = performance.now();
+  const figures: Figures = {};
+  if (args.parts.has('sequential')) Object.assign(figures, await runSequential(args));
+  if (args.parts.has('burst')) Object.assign(figures, await runBurst(args));
+  if (args.parts.has('memory')) Object.assign(figures, await runMemory(args));
+  const benchS = (performance.now() - started) / 1000;
+  console.log(
+    `bench took ${benchS.toFixed(0)} s (load average at the end ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs)`,
+  );
+  console.log(JSON.stringify({ bench: 'lifecycle', ...figures, bench_s: Math.round(benchS) }));
 }
 
 await main();

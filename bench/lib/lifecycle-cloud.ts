@@ -104,10 +104,9 @@ export function benchVmTemplate(name: string): Record<string, unknown> {
 
 /**
  * `count` dummy hosts (`POST /api/v1/hosts`), each sized for exactly `vmsPerHost` bench VMs
- * through its CPU and MEMORY attributes, so the first-fit placement fills them evenly. The dummy
- * agent reads those attributes at welcome, and a template update does not reach an agent that is
- * already welcomed, so each agent is restarted after the update. Resolves once every host is
- * MONITORED with the new totals. Returns the host ids.
+ * through its CPU and MEMORY attributes (`PUT /api/v1/hosts/:id/template`), so the first-fit
+ * placement fills them evenly. Resolves once every host is MONITORED with the new totals (an
+ * agent still on the default 16 cores fails the wait). Returns the host ids.
  */
 export async function createDummyHosts(
   cloud: BenchCloud,
@@ -124,13 +123,11 @@ export async function createDummyHosts(
       im: 'dummy',
       vm: 'dummy',
     });
+    // The route restarts the host's embedded agent, which reads CPU and MEMORY at welcome.
     await cloud.api('PUT', `/api/v1/hosts/${ID}/template`, {
       template: { CPU: String(cores), MEMORY: String(memoryMb) },
       merge: true,
     });
-    const embedded = cloud.nimbus.lifecycle.embedded;
-    await embedded.stop(ID);
-    embedded.start({ id: ID, vmMad: 'dummy' });
     ids.push(ID);
     progress(i + 1);
   }
@@ -152,7 +149,8 @@ export async function waitFor(
   for (;;) {
     const answer = await check();
     if (answer === true) return;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${answer}`);
+    if (performance.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${answer}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -194,12 +192,18 @@ export class RunningWatch {
       m.running = now;
       this.running++;
       this.#vmWaiters.get(vm.id)?.resolve();
-      if (this.#countWaiter !== undefined && this.running >= this.#countWaiter.count) this.#countWaiter.resolve();
+      if (this.#countWaiter !== undefined && this.running >= this.#countWaiter.count)
+        this.#countWaiter.resolve();
     } else if (vm.lcmState === LcmState.PROLOG_FAILURE || vm.lcmState === LcmState.BOOT_FAILURE) {
       this.#failure ??= new Error(`VM ${vm.id} failed: state ${vm.state}, lcm state ${vm.lcmState}`);
       for (const w of this.#vmWaiters.values()) w.reject(this.#failure);
       this.#countWaiter?.reject(this.#failure);
     }
+  }
+
+  /** Drops the milestones (the watch's own memory), keeping the count. */
+  forget(): void {
+    this.milestones.clear();
   }
 
   /** Resolves when VM `id` is RUNNING (at once if it is already). */
@@ -233,7 +237,9 @@ export class RunningWatch {
       let unregister = (): void => undefined;
       const timer = setTimeout(() => {
         unregister();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${this.running} RUNNING so far)`));
+        reject(
+          new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${this.running} RUNNING so far)`),
+        );
       }, timeoutMs);
       unregister = register(
         () => {

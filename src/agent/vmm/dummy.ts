@@ -150,6 +150,10 @@ interface DummyTable {
   checkpoints: Record<string, DummyVm & { deployId: string }>;
   /** Counters of VMs that left, so host NETRX/NETTX only grow. */
   retired: { NETRX: number; NETTX: number };
+  /** Prepared live-migration receivers by uri (re-registered when the driver reopens). */
+  incoming?: Record<string, string>;
+  /** Live migrations this host sent, deploy id -> uri: a re-run send (after a crash) succeeds. */
+  sent?: Record<string, string>;
 }
 
 /** Live migrations waiting in this process: simulated hosts live in one nimbusd. */
@@ -233,11 +237,19 @@ export class DummyDriver implements HypervisorDriver {
 
   save(deployId: string, checkpoint: string, ctx: OperationContext): Promise<DriverResult> {
     return this.operate('save', deployId, ctx, () =>
-      this.withRunning('save', deployId, (vm) => {
-        this.table.checkpoints[checkpoint] = { ...vm, deployId, base: this.counters(vm), since: this.now() };
-        delete this.table.vms[deployId];
-        return true;
-      }),
+      // Saved already (a re-sent save whose first run's answer was lost in a crash): done.
+      this.table.vms[deployId] === undefined && this.table.checkpoints[checkpoint]?.deployId === deployId
+        ? { ok: true, value: undefined, changed: false }
+        : this.withRunning('save', deployId, (vm) => {
+            this.table.checkpoints[checkpoint] = {
+              ...vm,
+              deployId,
+              base: this.counters(vm),
+              since: this.now(),
+            };
+            delete this.table.vms[deployId];
+            return true;
+          }),
     );
   }
 
@@ -291,14 +303,19 @@ export class DummyDriver implements HypervisorDriver {
       }
       const uri = `dummy://host-${this.hostId}/${deployId}/${randomBytes(6).toString('hex')}`;
       this.table.vms[deployId] = { ...this.vmFrom(spec, ZERO), state: 'INCOMING' };
+      (this.table.incoming ??= {})[uri] = deployId;
       INCOMING.set(uri, { driver: this, deployId });
       return { ok: true, value: { deployId, target: { hostId: this.hostId, uri } }, changed: true };
     });
   }
 
   migrateSend(deployId: string, target: MigrationTarget, ctx: OperationContext): Promise<DriverResult> {
-    return this.operate('migrate', deployId, ctx, () =>
-      this.withRunning('migrate', deployId, (vm) => {
+    return this.operate('migrate', deployId, ctx, () => {
+      // Sent already (a re-run after a crash): done.
+      if (this.table.vms[deployId] === undefined && this.table.sent?.[deployId] === target.uri) {
+        return { ok: true, value: undefined, changed: false };
+      }
+      return this.withRunning('migrate', deployId, (vm) => {
         const incoming = INCOMING.get(target.uri);
         if (incoming === undefined || incoming.deployId !== deployId) {
           return driverFailure(
@@ -310,10 +327,11 @@ export class DummyDriver implements HypervisorDriver {
         INCOMING.delete(target.uri);
         const counters = this.counters(vm);
         this.remove(deployId);
-        incoming.driver.landMigration(deployId, counters);
+        (this.table.sent ??= {})[deployId] = target.uri;
+        incoming.driver.landMigration(deployId, counters, target.uri);
         return true;
-      }),
-    );
+      });
+    });
   }
 
   attachDisk(deployId: string, disk: DeployDisk, ctx: OperationContext): Promise<DriverResult> {
@@ -553,7 +571,9 @@ export class DummyDriver implements HypervisorDriver {
   }
 
   /** Called on the destination when a live migration lands. */
-  private landMigration(deployId: string, counters: Counters): void {
+  private landMigration(deployId: string, counters: Counters, uri: string): void {
+    if (this.table.incoming !== undefined) delete this.table.incoming[uri];
+    if (this.table.sent !== undefined) delete this.table.sent[deployId];
     const vm = this.table.vms[deployId];
     if (vm === undefined) return;
     vm.state = 'RUNNING';
@@ -653,5 +673,9 @@ export async function openDummyDriver(options: DriverOptions): Promise<DummyDriv
   const table = stored ?? emptyTable(options.hostId);
   const driver = new DummyDriver(options.hostId, knobs, table, stateFile, options.clock ?? SYSTEM_CLOCK);
   OPEN_DRIVERS.add(driver);
+  // Receivers prepared before a restart wait again (the uri is in the table).
+  for (const [uri, deployId] of Object.entries(table.incoming ?? {})) {
+    if (table.vms[deployId]?.state === 'INCOMING') INCOMING.set(uri, { driver, deployId });
+  }
   return driver;
 }

@@ -357,6 +357,12 @@ export class LifecycleEngine {
   /** `one.vm.recover`: success, failure, retry, delete, delete-recreate, delete-db. */
   async recover(caller: Caller, vmId: number, op: RecoverOpName): Promise<StepAnswer> {
     const actor: Actor = { uid: caller.uid, gid: caller.gid, requestId: -1 };
+    if (op === 'retry') {
+      // An operation still in flight is re-sent under its own id: the agent joins the run or
+      // answers from its record, so a retry never runs finished work twice.
+      const resent = await this.#resend(caller, vmId);
+      if (resent !== undefined) return resent;
+    }
     return this.#step(vmId, actor, async (_tx, vm, history, lvm) => {
       this.ctx.authorize(caller, { operation: 'ADMIN', object: ownedAuthObject('VM', vm) }, 'one.vm.recover');
       const current = history[history.length - 1];
@@ -364,6 +370,31 @@ export class LifecycleEngine {
       const plan = planRecover(lvm, op, { driver: caps });
       if (!plan.ok) throw new NimbusError(plan.error.code, plan.error.message, 'operation');
       return { plan: plan.value, supersede: true };
+    });
+  }
+
+  async #resend(caller: Caller, vmId: number): Promise<StepAnswer | undefined> {
+    return this.#serialize(vmId, async () => {
+      const vm = await this.ctx.store.vms.get(vmId);
+      this.ctx.authorize(caller, { operation: 'ADMIN', object: ownedAuthObject('VM', vm) }, 'one.vm.recover');
+      const live = (await this.ctx.store.operations.byVm(vmId)).filter(
+        (r) => r.state !== 'abandoned' && r.deadline > Date.now(),
+      );
+      const head = live[0];
+      if (head === undefined) return undefined;
+      this.#sent.delete(head.opId);
+      await this.#dispatch(vmId);
+      void this.logs.append(vmId, [
+        {
+          module: 'LCM',
+          level: 'I',
+          message: `Retrying ${head.driver} ${head.op} (operation ${head.opId} re-sent)`,
+        },
+      ]);
+      return {
+        vm,
+        notice: `${head.driver} ${head.op} of VM ${vmId} is still in flight on host ${head.hostId}: re-sent`,
+      };
     });
   }
 
