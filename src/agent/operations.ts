@@ -26,6 +26,8 @@ export class JsonStateFile {
   constructor(
     readonly path: string,
     private readonly snapshot: () => unknown,
+    /** fsync before the rename (default). Off for simulated hosts: a process crash loses nothing. */
+    private readonly durable = true,
   ) {}
 
   /** The parsed content, or undefined when the file does not exist yet. */
@@ -57,7 +59,7 @@ export class JsonStateFile {
             setImmediate(() => {
               this.pending = undefined;
               this.dirty = false;
-              this.writing = writeJsonAtomic(this.path, this.snapshot());
+              this.writing = writeJsonAtomic(this.path, this.snapshot(), this.durable);
               this.writing.then(resolve, reject);
             });
           }),
@@ -73,13 +75,13 @@ export class JsonStateFile {
 }
 
 /** Writes `value` as JSON to `path` atomically: a temp file in the same directory, fsync, rename. */
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+export async function writeJsonAtomic(path: string, value: unknown, durable = true): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const file = await open(temp, 'w', 0o600);
   try {
     await file.writeFile(JSON.stringify(value));
-    await file.sync();
+    if (durable) await file.sync();
   } finally {
     await file.close();
   }
@@ -112,6 +114,8 @@ export interface RunOnceAnswer<T> {
 export interface OperationRecordOptions {
   /** Finished operations kept (oldest forgotten first); running ones are never dropped. */
   readonly capacity?: number;
+  /** fsync each write of the record file (default true). */
+  readonly durable?: boolean;
   /** Keep the record in this JSON file, so a restarted agent answers from it. */
   readonly file?: string;
 }
@@ -142,10 +146,18 @@ export class OperationRecord<T> {
     this.file =
       options.file === undefined
         ? undefined
-        : new JsonStateFile(options.file, (): StoredRecord<T> => ({
-            version: 1,
-            done: [...this.done].map(([opId, e]) => ({ opId, description: e.description, result: e.result })),
-          }));
+        : new JsonStateFile(
+            options.file,
+            (): StoredRecord<T> => ({
+              version: 1,
+              done: [...this.done].map(([opId, e]) => ({
+                opId,
+                description: e.description,
+                result: e.result,
+              })),
+            }),
+            options.durable ?? true,
+          );
   }
 
   /** A record, loaded from `options.file` when it exists. */

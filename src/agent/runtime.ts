@@ -79,6 +79,12 @@ export interface AgentRuntimeOptions {
   /** Jitter source in [0, 1). */
   readonly random?: () => number;
   readonly agentVersion?: string;
+  /**
+   * The operation record and driver state files: how many finished operations to remember
+   * (default 10,000) and whether writes are fsync'd (default true). Simulated hosts inside nimbusd
+   * keep fewer and skip fsync: they die with nimbusd, and the controller re-sends.
+   */
+  readonly records?: { readonly capacity?: number; readonly durable?: boolean };
 }
 
 export interface AgentRuntimeEvents {
@@ -243,6 +249,8 @@ export class AgentRuntime {
     }
     this.record = await OperationRecord.open<OperationOutcome>({
       file: join(this.options.stateDir, 'operations.json'),
+      ...(this.options.records?.capacity !== undefined ? { capacity: this.options.records.capacity } : {}),
+      durable: this.options.records?.durable ?? true,
     });
     this.loop = this.dialLoop().catch((error: unknown) =>
       this.log.error({ err: errorText(error) }, `agent loop failed: ${errorText(error)}`),
@@ -463,6 +471,7 @@ export class AgentRuntime {
           hostId: this.options.hostId,
           stateDir: this.options.stateDir,
           attributes,
+          durable: this.options.records?.durable ?? true,
           ...(this.options.clock === undefined ? {} : { clock: this.options.clock }),
         };
         const driver = await loadDriver(this.options.driverName, driverOptions);

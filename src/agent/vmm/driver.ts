@@ -175,6 +175,8 @@ export interface DriverOptions {
   /** Host template attributes (CPU, MEMORY, DUMMY_DELAY_MS, DUMMY_FAIL ...), from welcome. */
   readonly attributes: Readonly<Record<string, string>>;
   readonly clock?: DriverClock;
+  /** fsync the driver's state files (default true; off for hosts simulated inside nimbusd). */
+  readonly durable?: boolean;
 }
 
 export const DRIVER_NAMES = ['dummy', 'qemu'] as const;

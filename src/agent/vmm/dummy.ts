@@ -195,8 +195,9 @@ export class DummyDriver implements HypervisorDriver {
     private readonly table: DummyTable,
     readonly stateFile: string,
     private readonly clock: DriverClock,
+    durable = true,
   ) {
-    this.file = new JsonStateFile(stateFile, () => this.table);
+    this.file = new JsonStateFile(stateFile, () => this.table, durable);
   }
 
   // ---- operations --------------------------------------------------------------------------
@@ -671,7 +672,14 @@ export async function openDummyDriver(options: DriverOptions): Promise<DummyDriv
     );
   }
   const table = stored ?? emptyTable(options.hostId);
-  const driver = new DummyDriver(options.hostId, knobs, table, stateFile, options.clock ?? SYSTEM_CLOCK);
+  const driver = new DummyDriver(
+    options.hostId,
+    knobs,
+    table,
+    stateFile,
+    options.clock ?? SYSTEM_CLOCK,
+    options.durable ?? true,
+  );
   OPEN_DRIVERS.add(driver);
   // Receivers prepared before a restart wait again (the uri is in the table).
   for (const [uri, deployId] of Object.entries(table.incoming ?? {})) {

@@ -56,10 +56,11 @@ export class EmbeddedAgents {
   start(host: Pick<HostRecord, 'id' | 'vmMad'>): void {
     if (this.#runtimes.has(host.id)) return;
     const hostId = host.id;
+    const driverName = driverForVmMad(host.vmMad) === 'qemu' ? 'dummy' : driverForVmMad(host.vmMad);
     const runtime = new AgentRuntime({
       hostId,
       credential: { kind: 'host-key', key: 'embedded-in-nimbusd' },
-      driverName: driverForVmMad(host.vmMad) === 'qemu' ? 'dummy' : driverForVmMad(host.vmMad),
+      driverName,
       stateDir: join(this.ctx.config.home, 'hosts', String(hostId)),
       connect: () => {
         const pair = memoryLinkPair(`host-${hostId}`, { validate: this.options.validate ?? true });
@@ -67,6 +68,9 @@ export class EmbeddedAgents {
         return Promise.resolve(pair.agent);
       },
       backoff: { initialMs: 100, maxMs: 5_000 },
+      // The controller has at most a few operations per VM in flight; a process crash loses no
+      // page-cache write, and these hosts exist only inside this process.
+      records: { capacity: 1_000, durable: driverName !== 'dummy' },
       log: {
         info: () => undefined,
         debug: () => undefined,
@@ -82,9 +86,12 @@ export class EmbeddedAgents {
       .catch((e: unknown) => this.ctx.log.error({ err: e, host: hostId }, 'embedded agent did not start'));
   }
 
-  /** Restarts a host's agent so it reads the host template again (DUMMY_* knobs, CPU, MEMORY). */
+  /**
+   * Brings one host's agent in line with its record: started if the host is embedded, stopped if
+   * not (deleted, or AGENT = "remote"), restarted when it runs so it reads the template again
+   * (DUMMY_* knobs, CPU, MEMORY).
+   */
   async refresh(hostId: number): Promise<void> {
-    if (!this.#runtimes.has(hostId)) return;
     await this.stop(hostId);
     const host = await this.ctx.store.hosts.find(hostId);
     if (host !== undefined && this.isEmbedded(host)) this.start(host);

@@ -105,6 +105,9 @@ export interface StepAnswer {
 
 const INTERNAL: Actor = { uid: 0, gid: 0, requestId: -1 };
 
+/** Deploys one placement pass starts at most. */
+const PLACEMENT_BATCH = 200;
+
 function lifecycleVm(vm: VmRecord, history: readonly HistoryRecord[]): LifecycleVm {
   const last = history[history.length - 1];
   return {
@@ -609,6 +612,8 @@ export class LifecycleEngine {
   // ---- driver results --------------------------------------------------------------------------
 
   async onResult(hostId: number | null, result: OperationResult): Promise<void> {
+    // After stop() the row stays and is re-sent at the next start (its id makes that safe).
+    if (this.#stopped) return;
     await this.#serialize(result.vmId, async () => {
       const done = await this.ctx.store.transaction(
         async (tx) => {
@@ -968,6 +973,12 @@ export class LifecycleEngine {
     const deploys: Promise<unknown>[] = [];
     for (const vm of pending.items) {
       if (this.#stopped) break;
+      // A bounded batch per pass: driver results and API requests are not starved behind
+      // thousands of queued deploy transactions; the next pass takes the rest.
+      if (deploys.length >= PLACEMENT_BATCH) {
+        this.kickPlacement();
+        break;
+      }
       const allowed = clustersAllowed(getSingle(vm.template, 'AUTOMATIC_REQUIREMENTS'));
       const alloc = allocationOf(vm.template);
       for (const host of hosts) {

@@ -10,6 +10,8 @@ import { formatLogLine, type LogEntry } from '../../domain/vm/log.js';
 export class VmLogFiles {
   /** Per-VM chains, so lines of one VM land in order even when written from several steps. */
   readonly #tails = new Map<number, Promise<void>>();
+  /** VM directories known to exist (no mkdir per line). */
+  readonly #dirs = new Set<number>();
 
   constructor(
     /** The `vms` directory: HOME/vms. */
@@ -33,7 +35,11 @@ export class VmLogFiles {
     const previous = this.#tails.get(vmId) ?? Promise.resolve();
     const next = previous
       .then(async () => {
-        await mkdir(join(this.root, String(vmId)), { recursive: true });
+        if (!this.#dirs.has(vmId)) {
+          await mkdir(join(this.root, String(vmId)), { recursive: true });
+          if (this.#dirs.size > 100_000) this.#dirs.clear();
+          this.#dirs.add(vmId);
+        }
         await appendFile(this.path(vmId), `${text}\n`, { mode: 0o640 });
       })
       .catch((e: unknown) => this.onError(vmId, e as Error));

@@ -71,9 +71,11 @@ export async function startLifecycle(ctx: ControllerContext, options: LifecycleO
     engine,
     embedded,
     async close() {
-      await engine.stop();
+      // Agents first: results that arrive while they stop are still applied; then the engine
+      // finishes its queued steps and flushes vm.log.
       await embedded.close();
       hub.close();
+      await engine.stop();
     },
   };
 }

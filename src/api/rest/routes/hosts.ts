@@ -29,7 +29,7 @@ export function registerHostRoutes(
       const caller = callerOf(request);
       const id = await hosts.create(caller, request.body);
       if (lifecycle === undefined || lifecycle.embedded.isEmbedded({ id, vmMad: request.body.vm })) {
-        await lifecycle?.embedded.sync();
+        await lifecycle?.embedded.refresh(id);
         return reply.status(201).send({ ID: id });
       }
       const join = await hosts.issueJoinToken(caller, id);
@@ -120,7 +120,6 @@ export function registerHostRoutes(
         // The embedded agent reads the template at welcome: reconnect it. AGENT = "remote" moves
         // a dummy host's agent out of this process (and back).
         await lifecycle?.embedded.refresh(id);
-        await lifecycle?.embedded.sync();
       },
     },
     rename: { summary: 'Rename a host', run: (caller, id, name) => hosts.rename(caller, id, name) },
@@ -128,7 +127,7 @@ export function registerHostRoutes(
       summary: 'Delete a host without VMs',
       run: async (caller, id) => {
         await hosts.delete(caller, id);
-        await lifecycle?.embedded.sync();
+        await lifecycle?.embedded.refresh(id);
       },
     },
   });
