@@ -71,6 +71,20 @@ export function allowedActionNames(vm: VmRecord, history: readonly HistoryRecord
   return actionAvailability(vm, history).allowed;
 }
 
+/** MONITORING as OpenNebula's strings (§12.3: CPU, MEMORY, NET*, DISK*; DISK_SIZE as vectors). */
+function monitoringBody(data: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (key === 'SAMPLES') continue;
+    if (typeof value === 'number') out[key] = String(value);
+    else if (Array.isArray(value))
+      out[key] = value.map((v) =>
+        Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, String(x)])),
+      );
+  }
+  return out;
+}
+
 /**
  * The full VM body (`one.vm.info`, `one.vmpool.infoextended`; reference §2.2, serializer order),
  * then STATE_NAME, LCM_STATE_NAME, SHORT_STATE and, for `show`, ALLOWED_ACTIONS.
@@ -79,8 +93,13 @@ export function vmBody(
   vm: VmRecord,
   history: readonly HistoryRecord[],
   names: Names,
-  options: { allowedActions: boolean },
+  options: {
+    allowedActions: boolean;
+    /** The newest monitoring sample (the monitoring service keeps it; VM rows are not rewritten). */
+    latest?: { readonly ts: number; readonly data: Readonly<Record<string, unknown>> } | undefined;
+  },
 ): Record<string, unknown> {
+  const latest = options.latest;
   const body: Record<string, unknown> = {
     ID: vm.id,
     UID: vm.uid,
@@ -89,7 +108,7 @@ export function vmBody(
     GNAME: names.group(vm.gid),
     NAME: vm.name,
     PERMISSIONS: permissionsBody(vm.permissions),
-    LAST_POLL: vm.lastPoll,
+    LAST_POLL: latest !== undefined ? Math.max(latest.ts, vm.lastPoll) : vm.lastPoll,
     STATE: vm.state,
     LCM_STATE: vm.lcmState,
     PREV_STATE: vm.prevState,
@@ -101,7 +120,10 @@ export function vmBody(
   };
   const lock = lockBody(vm.lock);
   if (lock !== undefined) body.LOCK = lock;
-  body.MONITORING = { ...vm.monitoring };
+  body.MONITORING =
+    latest === undefined
+      ? { ...vm.monitoring }
+      : { ...vm.monitoring, ...monitoringBody(latest.data), TIMESTAMP: String(latest.ts) };
   body.SCHED_ACTIONS = idsBody([]);
   body.TEMPLATE = templateBody(vm.template);
   body.USER_TEMPLATE = templateBody(vm.userTemplate);

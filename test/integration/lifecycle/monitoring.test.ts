@@ -43,6 +43,9 @@ describe('monitoring-driven states', { timeout: 120_000 }, () => {
     });
     assert.equal(samples[0].ID, vm);
     assert.ok(samples[0].MEMORY > 0);
+    const body = (await t.admin('GET', `/api/v1/vms/${vm}`)).body.VM;
+    assert.ok(Number(body.MONITORING.MEMORY) > 0, 'the VM body shows the latest figures');
+    assert.ok(body.LAST_POLL > 0);
     const hostSamples = await t.admin('GET', `/api/v1/hosts/${host}/monitoring`);
     assert.ok(hostSamples.body.MONITORING_DATA.MONITORING.length > 0);
   });

@@ -9,7 +9,7 @@ import { registerOwnedRoutes } from './owned.js';
 
 const tags = ['vms'];
 
-export function registerVmRoutes(app: RestApp, { ctx, lifecycle }: RestDeps): void {
+export function registerVmRoutes(app: RestApp, { ctx, lifecycle, monitoring }: RestDeps): void {
   const vms = new VmService(ctx);
   const shortBodies = new ShortBodyCache();
 
@@ -63,7 +63,10 @@ export function registerVmRoutes(app: RestApp, { ctx, lifecycle }: RestDeps): vo
           .send(`{"VM_POOL":{"VM":[${items.join(',')}]}${next}}`);
       }
       const bodies = page.vms.map((vm) =>
-        vmBody(vm, page.history.get(vm.id) ?? [], ctx.names, { allowedActions: false }),
+        vmBody(vm, page.history.get(vm.id) ?? [], ctx.names, {
+          allowedActions: false,
+          latest: monitoring?.latestVm(vm.id),
+        }),
       );
       return {
         VM_POOL: { VM: bodies },
@@ -77,7 +80,9 @@ export function registerVmRoutes(app: RestApp, { ctx, lifecycle }: RestDeps): vo
     { schema: { tags, summary: 'Show a VM (full body and the actions allowed now)', params: IdParams } },
     async (request) => {
       const { vm, history } = await vms.get(callerOf(request), request.params.id);
-      return { VM: vmBody(vm, history, ctx.names, { allowedActions: true }) };
+      return {
+        VM: vmBody(vm, history, ctx.names, { allowedActions: true, latest: monitoring?.latestVm(vm.id) }),
+      };
     },
   );
 
