@@ -17,7 +17,6 @@ import {
   type SeriesPoint,
   type TimedFigures,
 } from '../domain/monitoring/index.js';
-import { VmState } from '../domain/vm/index.js';
 import type { MonitorHost, MonitorVms } from '../protocol/agent.js';
 import type { Caller } from './caller.js';
 import type { ControllerContext } from './context.js';
@@ -153,11 +152,10 @@ export class MonitoringService {
 
   /** At start-up: the newest stored sample of every VM that is not DONE. Returns how many. */
   async load(): Promise<number> {
-    const vms = await this.ctx.store.vms.list({ stateNot: VmState.DONE }, { limit: 1_000_000 });
-    const latest = await this.ctx.store.monitoring.latest(
-      'vm',
-      vms.items.map((vm) => vm.id),
-    );
+    // Newest raw sample of every VM that has one (VMs that ended drop out at the next maintain,
+    // as they report no more); no VM record is read, so nothing is decoded or cached here.
+    const silentSince = this.ctx.now() - this.policy.rawRetentionS;
+    const latest = (await this.ctx.store.monitoring.latest('vm')).filter((s) => s.ts >= silentSince);
     for (const s of latest) this.#remember(s.objectId, s);
     return latest.length;
   }

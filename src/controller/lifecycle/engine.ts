@@ -872,12 +872,13 @@ export class LifecycleEngine {
   async onVmsReport(hostId: number, report: MonitorVms): Promise<void> {
     const reported = new Map<number, MonitorVms['vms'][number]>();
     for (const r of report.vms) if (r.ID !== undefined) reported.set(r.ID, r);
-    const placed = await this.ctx.store.vms.list(
-      { hostId, state: [VmState.ACTIVE, VmState.POWEROFF, VmState.SUSPENDED] },
-      { limit: 1_000_000 },
-    );
-    const lastOf = await this.ctx.store.history.lastOf(placed.items.map((v) => v.id));
-    for (const vm of placed.items) {
+    const placed = await this.ctx.store.vms.placedOn(hostId, [
+      VmState.ACTIVE,
+      VmState.POWEROFF,
+      VmState.SUSPENDED,
+    ]);
+    const lastOf = await this.ctx.store.history.lastOf(placed.map((v) => v.id));
+    for (const vm of placed) {
       const last = lastOf.get(vm.id);
       if (last === undefined || last.hid !== hostId) continue;
       const r = reported.get(vm.id);

@@ -18,7 +18,17 @@ export interface VmFilter extends OwnedFilter {
   readonly hostId?: number;
 }
 
-export type VmRepository = PoolRepository<VmRecord, VmFilter>;
+/** The few columns monitoring needs per report (no template decoded, nothing cached). */
+export interface VmPlacement {
+  readonly id: number;
+  readonly state: number;
+  readonly lcmState: number;
+}
+
+export interface VmRepository extends PoolRepository<VmRecord, VmFilter> {
+  /** VMs on a host in these states: id and states only. */
+  placedOn(hostId: number, states: readonly number[]): Promise<VmPlacement[]>;
+}
 
 function toRow(r: Omit<VmRecord, 'version'>): Omit<VmsTable, 'version'> {
   return {
@@ -74,7 +84,7 @@ function where(eb: Where, f: VmFilter): Expression<SqlBool>[] {
 }
 
 export function createVmRepository(exec: Executor, cache?: RecordCache<VmRecord>): VmRepository {
-  return new SqlPoolRepository<VmRecord, VmFilter>(
+  const pool = new SqlPoolRepository<VmRecord, VmFilter>(
     exec,
     {
       table: 'vms',
@@ -87,4 +97,17 @@ export function createVmRepository(exec: Executor, cache?: RecordCache<VmRecord>
     },
     cache,
   );
+  return Object.assign(pool, {
+    async placedOn(hostId: number, states: readonly number[]): Promise<VmPlacement[]> {
+      if (states.length === 0) return [];
+      const rows = await exec.db
+        .selectFrom('vms')
+        .select(['id', 'state', 'lcm_state'])
+        .where('host_id', '=', hostId)
+        .where('state', 'in', [...states])
+        .orderBy('id')
+        .execute();
+      return rows.map((r) => ({ id: Number(r.id), state: Number(r.state), lcmState: Number(r.lcm_state) }));
+    },
+  });
 }
