@@ -421,11 +421,9 @@ export class LifecycleEngine {
     const now = Date.now();
     const age = Math.max(0, Math.round((now - head.started) / 1000));
     const left = Math.max(0, Math.round((head.deadline - now) / 1000));
-    const what =
-      head.action.startsWith('event:') || head.action.startsWith('recover:') ? head.action : `${head.action}`;
     return new NimbusError(
       'ACTION_NOT_ALLOWED',
-      `${error.message} (busy: ${head.driver} ${head.op} on host ${head.hostId} for ${what}, started ${age} s ago, times out in ${left} s)`,
+      `${error.message} (busy: ${head.driver} ${head.op} on host ${head.hostId} for ${head.action}, started ${age} s ago, times out in ${left} s)`,
     );
   }
 
@@ -916,7 +914,7 @@ export class LifecycleEngine {
 
   /** A monitoring event for one VM; ignored (no transaction) when it changes nothing. */
   async monitorEvent(vmId: number, kind: VmEventKind, hostId: number): Promise<void> {
-    await this.#step(vmId, INTERNAL, async (_tx, vm, history, lvm) => {
+    await this.#step(vmId, INTERNAL, async (_tx, _vm, history, lvm) => {
       if (history[history.length - 1]?.hid !== hostId) return null;
       const planned = applyEvent(
         lvm,
@@ -925,7 +923,6 @@ export class LifecycleEngine {
       );
       if (!planned.ok || (planned.value.transitions.length === 0 && planned.value.effects.length === 0))
         return null;
-      void vm;
       return { plan: planned.value, supersede: true };
     }).catch((e: unknown) =>
       this.ctx.log.warn({ vm: vmId, event: kind, err: e }, 'monitoring event not applied'),
