@@ -53,7 +53,7 @@ bench: deps
 	scripts/bench.sh $(B)
 
 start: build
-	node dist/nimbusd.js --home ./var
+	node --max-semi-space-size=2 dist/nimbusd.js --home ./var
 
 clean:
 	rm -rf dist coverage

@@ -273,7 +273,8 @@ async function memoryInChild(args: Args): Promise<MemoryFigures> {
 }
 
 function runChild(script: string, argv: readonly string[]): Promise<MemoryFigures> {
-  const child = spawn(process.execPath, ['--expose-gc', script, ...argv], {
+  // The flags nimbusd runs with (bin/nimbusd.js, `make start`): a 2 MB young generation.
+  const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=2', script, ...argv], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let stdout = '';
