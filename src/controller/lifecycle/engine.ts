@@ -956,7 +956,8 @@ export class LifecycleEngine {
    */
   async #place(): Promise<void> {
     const store = this.ctx.store;
-    const pending = await store.vms.list({ state: VmState.PENDING }, { limit: 100_000 });
+    // Uncached: every VM passes through PENDING once; the API's list cache need not hold them all.
+    const pending = await store.vms.list({ state: VmState.PENDING }, { limit: 100_000, uncached: true });
     if (pending.items.length === 0) return;
     const hosts = (await store.hosts.list({ state: 2 }, { limit: 1_000_000 })).items;
     const datastores = (await store.datastores.list(undefined, { limit: 100_000 })).items.filter(

@@ -12,6 +12,8 @@ export interface Page {
   /** Only ids greater than this one: pass the previous page's `nextAfterId`. */
   readonly afterId?: number;
   readonly offset?: number;
+  /** Read past the record cache and leave it as it is (internal passes over many records). */
+  readonly uncached?: boolean;
 }
 
 export interface PageResult<R> {
@@ -232,7 +234,7 @@ export class SqlPoolRepository<
   }
 
   async list(filter?: F, page: Page = {}): Promise<PageResult<R>> {
-    if (this.cache !== undefined) return this.listCached(this.cache, filter, page);
+    if (this.cache !== undefined && page.uncached !== true) return this.listCached(this.cache, filter, page);
     let query = this.db.selectFrom(this.spec.table).selectAll();
     const conditions = this.conditions(filter);
     if (conditions !== undefined) query = query.where(conditions);
