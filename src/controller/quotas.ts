@@ -2,7 +2,7 @@ import type { GroupRecord, UserRecord } from '../domain/auth/record.js';
 import { groupAuthObject, userAuthObject } from '../domain/auth/users.js';
 import { NimbusError } from '../domain/errors.js';
 import { checkQuotaOwner, setQuotas } from '../domain/quota/limits.js';
-import { EMPTY_QUOTAS } from '../domain/quota/metrics.js';
+import { EMPTY_QUOTAS, type QuotaUsage, type VmMetric } from '../domain/quota/metrics.js';
 import type { QuotaSet } from '../domain/quota/record.js';
 import {
   authorizeQuota,
@@ -27,6 +27,18 @@ export interface QuotaCharge {
   readonly leases?: readonly { readonly networkId: number; readonly count: number }[];
   /** Images used by a VM (IMAGE quota RVMS). */
   readonly imageRvms?: readonly number[];
+  /** With `vm`: whether RUNNING_* are part of it (false for a VM powered off, stopped …). */
+  readonly vmRunning?: boolean;
+  /**
+   * Part of a VM's figures alone (no VMS): RUNNING_* when it stops or starts running, CPU/MEMORY
+   * (and RUNNING_* while it runs) when it is resized.
+   */
+  readonly vmPart?: {
+    readonly cpu: number;
+    readonly memory: number;
+    readonly totals: boolean;
+    readonly running: boolean;
+  };
 }
 
 /** Default user/group quotas (`one.userquota.update`) are not stored yet: -1 limits are unlimited. */
@@ -35,9 +47,18 @@ const NO_DEFAULT_QUOTAS: DefaultQuotas = { user: EMPTY_QUOTAS, group: EMPTY_QUOT
 function quotaRequest(charge: QuotaCharge): QuotaRequest {
   return {
     network: (charge.leases ?? []).map((l) => ({ id: l.networkId, leases: l.count })),
-    ...(charge.vm !== undefined ? { vm: vmQuotaUsage(charge.vm, true) } : {}),
+    ...(charge.vm !== undefined ? { vm: vmQuotaUsage(charge.vm, charge.vmRunning ?? true) } : {}),
+    ...(charge.vmPart !== undefined ? { vm: vmPartUsage(charge.vmPart) } : {}),
     image: (charge.imageRvms ?? []).map((id) => ({ id })),
     datastore: charge.image !== undefined ? [{ id: charge.image.datastoreId, size: charge.image.size }] : [],
+  };
+}
+
+function vmPartUsage(part: NonNullable<QuotaCharge['vmPart']>): QuotaUsage<VmMetric> {
+  return {
+    ...(part.totals ? { CPU: part.cpu, MEMORY: part.memory } : {}),
+    ...(part.running ? { RUNNING_CPU: part.cpu, RUNNING_MEMORY: part.memory } : {}),
+    ...(part.running && !part.totals ? { RUNNING_VMS: 1 } : {}),
   };
 }
 

@@ -671,10 +671,12 @@ export async function releaseHeldResources(
   ctx: ControllerContext,
   vm: VmRecord,
   failure?: Omit<VmFailureRelease, 'vmId' | 'now'>,
+  /** RUNNING_* are held (the VM ended from a running state); false after poweroff, stop … */
+  runningHeld = true,
 ): Promise<void> {
   const leases = await tx.leases.listByOwner({ kind: 'vm', id: vm.id });
   await tx.leases.deleteByOwner({ kind: 'vm', id: vm.id });
-  const charge = vmQuotaCharge(vm.template, leases);
+  const charge = { ...vmQuotaCharge(vm.template, leases), vmRunning: runningHeld };
   for (const imageId of charge.imageRvms ?? []) {
     const image = await tx.images.find(imageId);
     if (image === undefined) continue;

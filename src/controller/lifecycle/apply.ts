@@ -5,8 +5,10 @@
  */
 import { diskMayHaveBeenWritten, vmFailurePhase } from '../../domain/image/index.js';
 import { getSingle, removeAttribute, setSingle } from '../../domain/template/attributes.js';
+import type { Template } from '../../domain/template/types.js';
 import {
   applyHistoryEffect,
+  LcmState,
   lcmStateName,
   pendingStep,
   stateName,
@@ -19,10 +21,41 @@ import {
 import type { HistoryRecord, VmRecord } from '../../domain/vm/record.js';
 import type { Repositories } from '../../store/index.js';
 import type { ControllerContext } from '../context.js';
+import { chargeQuota, releaseQuota } from '../quotas.js';
 import { releaseHeldResources } from '../vm-allocate.js';
 import { allocationOf, holdsCapacity, moveCapacity } from './capacity.js';
 import { finishChange, type PendingChange } from './changes.js';
 import { plannedOperations, type PlannedOperation } from './operations.js';
+
+const RUNNING_QUOTA_STATES: ReadonlySet<number> = new Set([
+  VmState.INIT,
+  VmState.PENDING,
+  VmState.HOLD,
+  VmState.ACTIVE,
+  VmState.CLONING,
+  VmState.CLONING_FAILURE,
+]);
+
+/** A VM on its way down (EPILOG*, CLEANUP*) no longer counts as running. */
+const ENDING_LCM: ReadonlySet<number> = new Set([
+  LcmState.EPILOG,
+  LcmState.EPILOG_STOP,
+  LcmState.EPILOG_UNDEPLOY,
+  LcmState.EPILOG_FAILURE,
+  LcmState.EPILOG_STOP_FAILURE,
+  LcmState.EPILOG_UNDEPLOY_FAILURE,
+  LcmState.CLEANUP_RESUBMIT,
+  LcmState.CLEANUP_DELETE,
+]);
+
+function holdsRunningQuota(state: number, lcmState = 0): boolean {
+  return RUNNING_QUOTA_STATES.has(state) && !(state === VmState.ACTIVE && ENDING_LCM.has(lcmState));
+}
+
+function figureOf(template: Template, name: string): number {
+  const n = Number(getSingle(template, name));
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
 
 export interface StepInput {
   readonly vm: VmRecord;
@@ -76,6 +109,23 @@ export async function applyStep(
           template = setSingle(template, 'VCPU', String(r.vcpu));
           template = setSingle(template, 'MEMORY', String(r.memory));
           const after = allocationOf(template);
+          // CPU / MEMORY quota follow the new figures (and RUNNING_* while they are held).
+          const dCpu = r.cpu - figureOf(vm.template, 'CPU');
+          const dMem = r.memory - figureOf(vm.template, 'MEMORY');
+          const running = holdsRunningQuota(vm.state, vm.lcmState);
+          if (dCpu > 0 || dMem > 0) {
+            await chargeQuota(
+              tx,
+              vm,
+              { vmPart: { cpu: Math.max(0, dCpu), memory: Math.max(0, dMem), totals: true, running } },
+              'one.vm.resize',
+            );
+          }
+          if (dCpu < 0 || dMem < 0) {
+            await releaseQuota(tx, vm, {
+              vmPart: { cpu: Math.max(0, -dCpu), memory: Math.max(0, -dMem), totals: true, running },
+            });
+          }
           if (vm.hostId !== null && holdsCapacity(vm)) {
             await moveCapacity(tx, vm.hostId, vm.id, 'remove', before, false);
             await moveCapacity(tx, vm.hostId, vm.id, 'add', after, input.enforce ?? true);
@@ -138,6 +188,22 @@ export async function applyStep(
     ...(next.state === VmState.DONE && vm.etime === 0 ? { etime: now } : {}),
   };
 
+  // RUNNING_* quota (reference §11.6): held while the VM is INIT, PENDING, HOLD, ACTIVE or
+  // CLONING; given back when it powers off, suspends, stops or undeploys, taken again (and
+  // checked: a resume past the quota is refused) when it comes back.
+  const runningBefore = holdsRunningQuota(plan.from.state, plan.from.lcmState);
+  const runningAfter = holdsRunningQuota(next.state, next.lcmState);
+  if (next.state !== VmState.DONE && runningBefore !== runningAfter) {
+    const alloc = {
+      cpu: figureOf(vm.template, 'CPU'),
+      memory: figureOf(vm.template, 'MEMORY'),
+      totals: false,
+      running: true,
+    };
+    if (runningAfter) await chargeQuota(tx, vm, { vmPart: alloc }, `one.vm.${plan.trigger}`);
+    else await releaseQuota(tx, vm, { vmPart: alloc });
+  }
+
   if (release !== undefined) {
     const phase = vmFailurePhase(stateName(plan.from.state), lcmStateName(plan.from.lcmState));
     const failed = release.persistentImagesToError || (input.faultImageIds?.length ?? 0) > 0;
@@ -155,6 +221,7 @@ export async function applyStep(
             reason: getSingle(vm.userTemplate, 'ERROR') ?? '',
           }
         : undefined,
+      runningBefore,
     );
     // A VM that ends no longer sits on a host, whatever state it ended from.
     for (const record of history.slice(-2))
