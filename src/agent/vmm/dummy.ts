@@ -609,6 +609,9 @@ export class DummyDriver implements HypervisorDriver {
     for (const [uri, incoming] of INCOMING) {
       if (incoming.driver === this && incoming.deployId === deployId) INCOMING.delete(uri);
     }
+    for (const [uri, id] of Object.entries(this.table.incoming ?? {})) {
+      if (id === deployId) delete this.table.incoming![uri];
+    }
     return true;
   }
 

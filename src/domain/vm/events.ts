@@ -485,7 +485,9 @@ export const EVENT_RULES: readonly EventRule[] = [
     {
       from: 'MIGRATE',
       enter: ['RUNNING'],
-      effects: REVERT_MIGRATE,
+      // Nimbus also cleans the destination (now the previous record): a receiver prepared there
+      // would otherwise stay forever. OpenNebula leaves it.
+      effects: [...REVERT_MIGRATE, vmm('cleanup-previous')],
       report: vmmReport('Error live migrating VM'),
       logAfter: [info('LCM', 'Fail to live migrate VM. Assuming that the VM is still RUNNING.')],
     },

@@ -89,3 +89,29 @@ describe('monitoring-driven states', { timeout: 120_000 }, () => {
     await probe.settle(vm);
   });
 });
+
+describe('a failed live migration', { timeout: 60_000 }, () => {
+  let t: TestNimbus;
+  let probe: LifecycleProbe;
+  before(async () => {
+    t = await startTestNimbus({ placement: false });
+    probe = await LifecycleProbe.start(t);
+  });
+  after(async () => t.close());
+
+  it('stays RUNNING on the source and leaves no receiver on the destination', async () => {
+    const source = await probe.host('send-fails', 'CPU = 1000\nMEMORY = 4194304\nDUMMY_FAIL = "migrate"');
+    const vm = await probe.create();
+    assert.equal(await probe.must(vm, 'deploy', source), 'RUNNING');
+    const r = await t.admin('POST', `/api/v1/vms/${vm}/migrate`, { host: probe.hosts.other, live: true });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(await probe.settle(vm), 'RUNNING');
+    const history = ((await probe.state(vm)).body.HISTORY_RECORDS as { HISTORY: { HID: number }[] }).HISTORY;
+    assert.equal(history[history.length - 1]!.HID, source);
+    const destination = t.nimbus.lifecycle.embedded.runtime(probe.hosts.other)?.loadedDriver;
+    assert.ok(destination instanceof DummyDriver);
+    await probe.until('the receiver cleaned up', async () =>
+      destination.deployIds().includes(`one-${vm}`) ? undefined : true,
+    );
+  });
+});
