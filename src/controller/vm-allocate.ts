@@ -34,6 +34,7 @@ import {
   type VnetRecord,
 } from '../domain/vnet/index.js';
 import type { Repositories } from '../store/index.js';
+import { compileRank, compileRequirement } from '../scheduler/expressions.js';
 import type { Caller } from './caller.js';
 import { imageAuthObject } from './images.js';
 import { vnetAuthObject } from './vnets.js';
@@ -139,7 +140,38 @@ export function checkVmTemplate(
       else for (const [sub, text] of Object.entries(value)) checkVariables(text, `${field}/${sub}`);
     });
   }
+  checkSchedulerExpressions(template);
   return capacity.value;
+}
+
+/** Scheduler expressions are checked when the template is written, not when the VM is placed. */
+const SCHED_EXPRESSIONS: Readonly<Record<string, 'requirement' | 'rank'>> = {
+  SCHED_REQUIREMENTS: 'requirement',
+  SCHED_DS_REQUIREMENTS: 'requirement',
+  SCHED_RANK: 'rank',
+  SCHED_DS_RANK: 'rank',
+};
+
+function checkSchedulerExpressions(template: Template): void {
+  const check = (text: string, kind: 'requirement' | 'rank', field: string): void => {
+    // $VARIABLES are replaced at instantiate; the expression is checked once they are.
+    if (text.includes('$')) return;
+    const compiled = kind === 'requirement' ? compileRequirement(text) : compileRank(text);
+    if (!compiled.ok) throw new NimbusError('TEMPLATE_INVALID', `${field}: ${compiled.error.message}`, field);
+  };
+  for (const [name, kind] of Object.entries(SCHED_EXPRESSIONS)) {
+    const text = getSingle(template, name);
+    if (text !== undefined) check(text, kind, name);
+  }
+  getVectors(template, 'NIC').forEach((nic, i) => {
+    for (const [sub, kind] of [
+      ['SCHED_REQUIREMENTS', 'requirement'],
+      ['SCHED_RANK', 'rank'],
+    ] as const) {
+      const text = nic[sub];
+      if (text !== undefined) check(text, kind, `NIC[${i}]/${sub}`);
+    }
+  });
 }
 
 function checkVariables(text: string, field: string): void {

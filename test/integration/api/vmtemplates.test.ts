@@ -326,3 +326,35 @@ describe('VM templates: create, list, show, update, clone, delete, instantiate',
     assert.equal(parsed.NAME, 'cli-tpl');
   });
 });
+
+describe('scheduler expressions are checked when a template is written', () => {
+  let t: TestNimbus;
+  before(async () => {
+    t = await startTestNimbus();
+  });
+  after(async () => t.close());
+
+  it('refuses a bad SCHED_REQUIREMENTS or SCHED_RANK with the field and the column', async () => {
+    const bad = await t.admin(
+      'POST',
+      '/api/v1/templates',
+      'NAME = s1\nCPU = 1\nMEMORY = 64\nSCHED_REQUIREMENTS = "FREE_CPU >= 100"',
+    );
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.field, 'SCHED_REQUIREMENTS');
+    assert.match(bad.body.message, /SCHED_REQUIREMENTS: syntax error at column 11/);
+    const rank = await t.admin(
+      'POST',
+      '/api/v1/vms',
+      'NAME = s2\nCPU = 1\nMEMORY = 64\nSCHED_RANK = "FREE_CPU * * 2"',
+    );
+    assert.equal(rank.status, 400);
+    assert.equal(rank.body.field, 'SCHED_RANK');
+    const good = await t.admin(
+      'POST',
+      '/api/v1/templates',
+      'NAME = s3\nCPU = 1\nMEMORY = 64\nSCHED_REQUIREMENTS = "HYPERVISOR = kvm & (CLUSTER_ID = 0 | NAME = \\"node*\\")"\nSCHED_RANK = "- RUNNING_VMS"',
+    );
+    assert.equal(good.status, 201, JSON.stringify(good.body));
+  });
+});
