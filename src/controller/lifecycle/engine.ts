@@ -33,6 +33,8 @@ import {
   type VmEventKind,
 } from '../../domain/vm/index.js';
 import type { HistoryRecord, VmRecord } from '../../domain/vm/record.js';
+import { compileRequirement, type Lookup } from '../../scheduler/expressions.js';
+import { hostLookup } from '../../scheduler/host-lookup.js';
 import type { AgentCapabilities, MonitorVms, Operation, OperationResult } from '../../protocol/agent.js';
 import type { Repositories } from '../../store/index.js';
 import type { VmOperationRow } from '../../store/repositories/operations.js';
@@ -969,6 +971,11 @@ export class LifecycleEngine {
         { cpu: h.share.maxCpu - h.share.cpuUsage, mem: h.share.maxMem - h.share.memUsage },
       ]),
     );
+    const clusters = new Map(
+      (await store.clusters.list(undefined, { limit: 100_000 })).items.map((c) => [c.id, c]),
+    );
+    const lookups = new Map(hosts.map((h) => [h.id, hostLookup(h, clusters.get(h.clusterId))]));
+    const compiled = new Map<string, ((lookup: Lookup) => boolean) | null>();
     const deploys: Promise<unknown>[] = [];
     for (const vm of pending.items) {
       if (this.#stopped) break;
@@ -978,10 +985,10 @@ export class LifecycleEngine {
         this.kickPlacement();
         break;
       }
-      const allowed = clustersAllowed(getSingle(vm.template, 'AUTOMATIC_REQUIREMENTS'));
+      const requirement = requirementOf(vm, compiled);
       const alloc = allocationOf(vm.template);
       for (const host of hosts) {
-        if (allowed !== null && !allowed.has(host.clusterId)) continue;
+        if (requirement !== null && !requirement(lookups.get(host.id)!)) continue;
         const room = free.get(host.id)!;
         if (alloc.cpu > room.cpu || alloc.mem > room.mem) continue;
         const ds = datastores.find((d) => d.clusters.includes(host.clusterId));
@@ -1031,9 +1038,24 @@ function isShutdown(lcm: number): boolean {
   );
 }
 
-/** The cluster ids AUTOMATIC_REQUIREMENTS allows (`CLUSTER_ID = 0 | CLUSTER_ID = 100`), or null for any. */
-export function clustersAllowed(requirements: string | undefined): Set<number> | null {
-  if (requirements === undefined) return null;
-  const ids = [...requirements.matchAll(/CLUSTER_ID\s*=\s*(\d+)/g)].map((m) => Number(m[1]));
-  return ids.length === 0 ? null : new Set(ids);
+/**
+ * The VM's host requirement: AUTOMATIC_REQUIREMENTS & (SCHED_REQUIREMENTS), compiled once per
+ * distinct text in a pass; null when there is none. One that does not compile matches no host
+ * (templates are checked when written, so only a VM from before that check can have one).
+ */
+function requirementOf(
+  vm: VmRecord,
+  cache: Map<string, ((lookup: Lookup) => boolean) | null>,
+): ((lookup: Lookup) => boolean) | null {
+  const automatic = getSingle(vm.template, 'AUTOMATIC_REQUIREMENTS') ?? '';
+  const user =
+    getSingle(vm.userTemplate, 'SCHED_REQUIREMENTS') ?? getSingle(vm.template, 'SCHED_REQUIREMENTS') ?? '';
+  const parts = [automatic, user].filter((p) => p.trim() !== '');
+  if (parts.length === 0) return null;
+  const text = parts.length === 1 ? parts[0]! : `(${parts[0]!}) & (${parts[1]!})`;
+  if (!cache.has(text)) {
+    const c = compileRequirement(text);
+    cache.set(text, c.ok ? c.value.test : () => false);
+  }
+  return cache.get(text)!;
 }

@@ -50,6 +50,28 @@ describe('monitoring-driven states', { timeout: 120_000 }, () => {
     assert.ok(hostSamples.body.MONITORING_DATA.MONITORING.length > 0);
   });
 
+  it('the placement honours SCHED_REQUIREMENTS; a VM no host satisfies stays PENDING', async () => {
+    const r = await t.admin(
+      'POST',
+      '/api/v1/vms',
+      'NAME = req\nCPU = 0.1\nMEMORY = 64\nSCHED_REQUIREMENTS = "NAME = \\"oth*\\""',
+    );
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const placed = await probe.until('RUNNING', async () => {
+      const s = await probe.state(r.body.ID);
+      return s.key === 'RUNNING' ? s : undefined;
+    });
+    const history = (placed.body.HISTORY_RECORDS as { HISTORY: { HID: number }[] }).HISTORY;
+    assert.equal(history[history.length - 1]!.HID, probe.hosts.other);
+    const none = await t.admin(
+      'POST',
+      '/api/v1/vms',
+      'NAME = none\nCPU = 0.1\nMEMORY = 64\nSCHED_REQUIREMENTS = "GPU = 1"',
+    );
+    await new Promise((res) => setTimeout(res, 1500));
+    assert.equal((await probe.state(none.body.ID)).key, 'PENDING');
+  });
+
   it('a VM that vanishes is UNKNOWN, not POWEROFF; resume boots it again', async () => {
     const { vm, host } = await runningVm();
     await new Promise((r) => setTimeout(r, 1100)); // past the report that may predate RUNNING
