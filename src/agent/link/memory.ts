@@ -3,14 +3,9 @@
  * nimbusd talk over it. It behaves like the WebSocket link (asynchronous, in order, closed once
  * for both ends) so code tested over it behaves the same over a socket.
  */
-import { NimbusError } from '../../domain/errors.js';
-import {
-  MAX_FRAME_BYTES,
-  decodeAgentMessage,
-  encodeAgentMessage,
-  type AgentMessage,
-} from '../../protocol/agent.js';
+import { decodeAgentMessage, encodeAgentMessage, type AgentMessage } from '../../protocol/agent.js';
 import type { AgentLinkEnd } from '../../protocol/link.js';
+import { assertFrameFits, LinkEndBase, type InvalidFrame } from './handlers.js';
 
 export interface MemoryLinkOptions {
   /**
@@ -22,30 +17,19 @@ export interface MemoryLinkOptions {
 }
 
 type Side = 'controller' | 'agent';
-type InvalidFrame = { readonly code: string; readonly message: string };
 
 /** One end; the pair shares the closed flag so a close is seen by both at once. */
-class MemoryLinkEnd implements AgentLinkEnd {
+class MemoryLinkEnd extends LinkEndBase {
   other!: MemoryLinkEnd;
-  private readonly messageHandlers: ((message: AgentMessage) => void)[] = [];
-  private readonly invalidHandlers: ((error: InvalidFrame) => void)[] = [];
-  private readonly closeHandlers: ((reason: string) => void)[] = [];
-  /** Received before any onMessage handler was registered; delivered to the first one, in order. */
-  private held: AgentMessage[] = [];
-  private deliveringHeld = false;
-  private closeReason: string | undefined;
   /** This end called close: what was still in flight towards it is dropped, as on a socket. */
   private closedHere = false;
-  private closeHandlersRan = false;
 
   constructor(
     readonly side: Side,
     readonly peer: string,
     private readonly validate: boolean,
-  ) {}
-
-  get closed(): boolean {
-    return this.closeReason !== undefined;
+  ) {
+    super();
   }
 
   send(message: AgentMessage): void {
@@ -57,13 +41,7 @@ class MemoryLinkEnd implements AgentLinkEnd {
     }
     // Encoded now, so a sender changing the object afterwards does not change what was sent.
     const frame = encodeAgentMessage(message);
-    const bytes = Buffer.byteLength(frame);
-    if (bytes > MAX_FRAME_BYTES) {
-      throw new NimbusError(
-        'FRAME_TOO_LARGE',
-        `${message.type} message of ${bytes} bytes exceeds the ${MAX_FRAME_BYTES}-byte frame limit`,
-      );
-    }
+    assertFrameFits(frame, message.type);
     const from = this.side;
     queueMicrotask(() => {
       const decoded = decodeAgentMessage(frame, from);
@@ -84,47 +62,12 @@ class MemoryLinkEnd implements AgentLinkEnd {
     });
   }
 
-  onMessage(handler: (message: AgentMessage) => void): void {
-    this.messageHandlers.push(handler);
-    if (this.held.length === 0 || this.deliveringHeld) return;
-    this.deliveringHeld = true;
-    queueMicrotask(() => {
-      // Messages arriving meanwhile join `held`, so order is kept.
-      for (let i = 0; i < this.held.length; i++) this.dispatch(this.held[i]!);
-      this.held = [];
-      this.deliveringHeld = false;
-    });
-  }
-
-  onInvalid(handler: (error: InvalidFrame) => void): void {
-    this.invalidHandlers.push(handler);
-  }
-
-  onClose(handler: (reason: string) => void): void {
-    const reason = this.closeReason;
-    if (this.closeHandlersRan && reason !== undefined) queueMicrotask(() => handler(reason));
-    else this.closeHandlers.push(handler);
-  }
-
   private receive(message: AgentMessage): void {
-    if (this.closedHere) return;
-    if (this.messageHandlers.length === 0 || this.deliveringHeld) this.held.push(message);
-    else this.dispatch(message);
-  }
-
-  private dispatch(message: AgentMessage): void {
-    for (const handler of this.messageHandlers) handler(message);
+    if (!this.closedHere) this.deliver(message);
   }
 
   private invalid(error: InvalidFrame): void {
-    if (this.closedHere) return;
-    for (const handler of this.invalidHandlers) handler({ code: error.code, message: error.message });
-  }
-
-  private runClose(reason: string): void {
-    this.closeHandlersRan = true;
-    const handlers = this.closeHandlers.splice(0);
-    for (const handler of handlers) handler(reason);
+    if (!this.closedHere) this.reportInvalid(error);
   }
 }
 

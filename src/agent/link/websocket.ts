@@ -17,6 +17,7 @@ import {
   type AgentMessage,
 } from '../../protocol/agent.js';
 import type { AgentLinkEnd } from '../../protocol/link.js';
+import { assertFrameFits, LinkEndBase, type InvalidFrame } from './handlers.js';
 
 /** Where the controller serves agents when the URL names no path. */
 export const AGENT_PATH = '/api/v1/agent';
@@ -24,18 +25,7 @@ export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
 /** A WebSocket close reason is at most 123 bytes. */
 const MAX_CLOSE_REASON_BYTES = 123;
 
-type InvalidFrame = { readonly code: string; readonly message: string };
-
-/** Throws when `message` does not fit in one frame: a sender's bug, not something to drop quietly. */
-export function assertFrameFits(frame: string, type: string): void {
-  const bytes = Buffer.byteLength(frame);
-  if (bytes > MAX_FRAME_BYTES) {
-    throw new NimbusError(
-      'FRAME_TOO_LARGE',
-      `${type} message of ${bytes} bytes exceeds the ${MAX_FRAME_BYTES}-byte frame limit`,
-    );
-  }
-}
+export { assertFrameFits };
 
 function closeReasonText(reason: string): string {
   let text = reason;
@@ -49,15 +39,7 @@ function frameBytes(data: RawData): Buffer {
   return Buffer.from(data);
 }
 
-class WebSocketLinkEnd implements AgentLinkEnd {
-  private readonly messageHandlers: ((message: AgentMessage) => void)[] = [];
-  private readonly invalidHandlers: ((error: InvalidFrame) => void)[] = [];
-  private readonly closeHandlers: ((reason: string) => void)[] = [];
-  /** Received before any onMessage handler was registered; delivered to the first one, in order. */
-  private held: AgentMessage[] = [];
-  private deliveringHeld = false;
-  private closeReason: string | undefined;
-  private closeHandlersRan = false;
+class WebSocketLinkEnd extends LinkEndBase {
   private lastError: string | undefined;
 
   constructor(
@@ -65,6 +47,7 @@ class WebSocketLinkEnd implements AgentLinkEnd {
     private readonly from: 'agent' | 'controller',
     readonly peer: string,
   ) {
+    super();
     socket.on('message', (data, isBinary) => this.receive(data, isBinary));
     socket.on('error', (error) => {
       this.lastError = error.message;
@@ -82,10 +65,6 @@ class WebSocketLinkEnd implements AgentLinkEnd {
     if (socket.readyState === WebSocket.CLOSED) this.markClosed(`connection to ${peer} is already closed`);
   }
 
-  get closed(): boolean {
-    return this.closeReason !== undefined;
-  }
-
   send(message: AgentMessage): void {
     if (this.closed || this.socket.readyState !== WebSocket.OPEN) return;
     const frame = encodeAgentMessage(message);
@@ -99,27 +78,6 @@ class WebSocketLinkEnd implements AgentLinkEnd {
       this.socket.close(1000, closeReasonText(reason));
     }
     this.markClosed(reason);
-  }
-
-  onMessage(handler: (message: AgentMessage) => void): void {
-    this.messageHandlers.push(handler);
-    if (this.held.length === 0 || this.deliveringHeld) return;
-    this.deliveringHeld = true;
-    queueMicrotask(() => {
-      for (let i = 0; i < this.held.length; i++) this.dispatch(this.held[i]!);
-      this.held = [];
-      this.deliveringHeld = false;
-    });
-  }
-
-  onInvalid(handler: (error: InvalidFrame) => void): void {
-    this.invalidHandlers.push(handler);
-  }
-
-  onClose(handler: (reason: string) => void): void {
-    const reason = this.closeReason;
-    if (this.closeHandlersRan && reason !== undefined) queueMicrotask(() => handler(reason));
-    else this.closeHandlers.push(handler);
   }
 
   private receive(data: RawData, isBinary: boolean): void {
@@ -144,26 +102,18 @@ class WebSocketLinkEnd implements AgentLinkEnd {
       this.invalid(decoded.error);
       return;
     }
-    if (this.messageHandlers.length === 0 || this.deliveringHeld) this.held.push(decoded.value);
-    else this.dispatch(decoded.value);
-  }
-
-  private dispatch(message: AgentMessage): void {
-    for (const handler of this.messageHandlers) handler(message);
+    this.deliver(decoded.value);
   }
 
   private invalid(error: InvalidFrame): void {
-    for (const handler of this.invalidHandlers) handler({ code: error.code, message: error.message });
+    this.reportInvalid(error);
   }
 
   /** Marks the end closed and runs the close handlers once, asynchronously. */
   private markClosed(reason: string): void {
     if (this.closeReason !== undefined) return;
     this.closeReason = reason;
-    queueMicrotask(() => {
-      this.closeHandlersRan = true;
-      for (const handler of this.closeHandlers.splice(0)) handler(reason);
-    });
+    queueMicrotask(() => this.runClose(reason));
   }
 }
 
