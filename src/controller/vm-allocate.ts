@@ -362,6 +362,19 @@ class AllocationWork {
   cloning = false;
 }
 
+/** Writes what building disks and NICs took: acquired images, moved AR cursors, new leases. */
+async function writeAllocationWork(tx: Repositories, work: AllocationWork): Promise<void> {
+  for (const image of work.images.values()) await tx.images.update(image);
+  for (const { vnet, leases, moved } of work.vnets.values()) {
+    if (!moved) continue;
+    await tx.vnets.update({
+      ...vnet,
+      ars: vnet.ars.map((ar) => ({ ...ar, next: leases.ar(ar.arId)?.next ?? ar.next })),
+    });
+  }
+  if (work.leases.length > 0) await tx.leases.insertMany(work.leases);
+}
+
 /**
  * Allocates one VM inside `tx` and returns its id. Refusals throw NimbusError with the field
  * they are about (`DISK[1]/IMAGE`); the caller's transaction then rolls everything back.
@@ -418,15 +431,7 @@ export async function allocateVm(
   if (!requirements.ok)
     throw new NimbusError(requirements.error.code, requirements.error.message, requirements.error.field);
 
-  for (const image of work.images.values()) await tx.images.update(image);
-  for (const { vnet, leases, moved } of work.vnets.values()) {
-    if (!moved) continue;
-    await tx.vnets.update({
-      ...vnet,
-      ars: vnet.ars.map((ar) => ({ ...ar, next: leases.ar(ar.arId)?.next ?? ar.next })),
-    });
-  }
-  if (work.leases.length > 0) await tx.leases.insertMany(work.leases);
+  await writeAllocationWork(tx, work);
 
   const split = splitVmTemplate(template);
   const system: Record<string, readonly TemplateValue[]> = { ...split.system };
@@ -776,15 +781,7 @@ export async function prepareAttachment(
       ...work.leases.map((l) => ({ ...l, owner: { kind: 'vm' as const, id: vm.id, nicId: id } })),
     );
   }
-  for (const image of work.images.values()) await tx.images.update(image);
-  for (const { vnet, leases, moved } of work.vnets.values()) {
-    if (!moved) continue;
-    await tx.vnets.update({
-      ...vnet,
-      ars: vnet.ars.map((ar) => ({ ...ar, next: leases.ar(ar.arId)?.next ?? ar.next })),
-    });
-  }
-  if (work.leases.length > 0) await tx.leases.insertMany(work.leases);
+  await writeAllocationWork(tx, work);
   const renamed: Record<string, string> = { ...built, [idKey]: String(id), ATTACH: 'YES' };
   if (kind === 'NIC' && renamed.TARGET !== undefined) renamed.TARGET = `one-${vm.id}-${id}`;
   return { element: renamed, id };

@@ -1,6 +1,7 @@
 import type { Template, TemplateValue, VectorValue } from '../../domain/template/types.js';
 import {
   allowedActions,
+  lifecycleView,
   lcmStateName,
   stateName,
   vmShortState,
@@ -49,15 +50,7 @@ export function actionAvailability(
   vm: VmRecord,
   history: readonly HistoryRecord[],
 ): { allowed: string[]; denied: Record<string, string> } {
-  const last = history[history.length - 1];
-  const table = allowedActions({
-    id: vm.id,
-    state: vm.state,
-    lcmState: vm.lcmState,
-    deployId: vm.deployId,
-    historyAction: last?.action ?? null,
-    ...(last !== undefined ? { runningEtime: last.retime } : {}),
-  });
+  const table = allowedActions(lifecycleView(vm, history));
   const allowed: string[] = [];
   const denied: Record<string, string> = {};
   for (const [name, a] of Object.entries(table)) {

@@ -5,7 +5,6 @@
  */
 import { diskMayHaveBeenWritten, vmFailurePhase } from '../../domain/image/index.js';
 import { getSingle, removeAttribute, setSingle } from '../../domain/template/attributes.js';
-import type { Template } from '../../domain/template/types.js';
 import {
   applyHistoryEffect,
   LcmState,
@@ -23,7 +22,7 @@ import type { Repositories } from '../../store/index.js';
 import type { ControllerContext } from '../context.js';
 import { chargeQuota, releaseQuota } from '../quotas.js';
 import { releaseHeldResources } from '../vm-allocate.js';
-import { allocationOf, holdsCapacity, moveCapacity } from './capacity.js';
+import { allocationOf, figure, holdsCapacity, moveCapacity } from './capacity.js';
 import { finishChange, type PendingChange } from './changes.js';
 import { plannedOperations, type PlannedOperation } from './operations.js';
 
@@ -50,11 +49,6 @@ const ENDING_LCM: ReadonlySet<number> = new Set([
 
 function holdsRunningQuota(state: number, lcmState = 0): boolean {
   return RUNNING_QUOTA_STATES.has(state) && !(state === VmState.ACTIVE && ENDING_LCM.has(lcmState));
-}
-
-function figureOf(template: Template, name: string): number {
-  const n = Number(getSingle(template, name));
-  return Number.isFinite(n) && n > 0 ? n : 0;
 }
 
 export interface StepInput {
@@ -110,8 +104,8 @@ export async function applyStep(
           template = setSingle(template, 'MEMORY', String(r.memory));
           const after = allocationOf(template);
           // CPU / MEMORY quota follow the new figures (and RUNNING_* while they are held).
-          const dCpu = r.cpu - figureOf(vm.template, 'CPU');
-          const dMem = r.memory - figureOf(vm.template, 'MEMORY');
+          const dCpu = r.cpu - figure(vm.template, 'CPU');
+          const dMem = r.memory - figure(vm.template, 'MEMORY');
           const running = holdsRunningQuota(vm.state, vm.lcmState);
           if (dCpu > 0 || dMem > 0) {
             await chargeQuota(
@@ -161,7 +155,7 @@ export async function applyStep(
         vm = { ...vm, template: removeAttribute(vm.template, 'SNAPSHOT') };
         break;
       case 'finish-change':
-        vm = await finishChange(tx, ctx, vm, effect.change, effect.outcome, input.change);
+        vm = await finishChange(tx, ctx, vm, effect.change, effect.outcome);
         break;
       case 'release-resources':
         release = { persistentImagesToError: effect.persistentImagesToError };
@@ -195,8 +189,8 @@ export async function applyStep(
   const runningAfter = holdsRunningQuota(next.state, next.lcmState);
   if (next.state !== VmState.DONE && runningBefore !== runningAfter) {
     const alloc = {
-      cpu: figureOf(vm.template, 'CPU'),
-      memory: figureOf(vm.template, 'MEMORY'),
+      cpu: figure(vm.template, 'CPU'),
+      memory: figure(vm.template, 'MEMORY'),
       totals: false,
       running: true,
     };

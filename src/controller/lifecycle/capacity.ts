@@ -7,7 +7,8 @@ import { VmState } from '../../domain/vm/index.js';
 import type { VmRecord } from '../../domain/vm/record.js';
 import type { Repositories } from '../../store/index.js';
 
-function figure(template: Template, name: string, fallback: number): number {
+/** A positive CPU / VCPU / MEMORY figure of a VM template, or `fallback`. */
+export function figure(template: Template, name: string, fallback = 0): number {
   const n = Number(getSingle(template, name));
   return Number.isFinite(n) && n > 0 ? n : fallback;
 }

@@ -63,8 +63,6 @@ export async function finishChange(
   vm: VmRecord,
   change: ChangeKind,
   outcome: 'commit' | 'rollback' | 'clear',
-  // Only present on the request side (cold NIC attach commits at once).
-  _request?: PendingChange,
 ): Promise<VmRecord> {
   switch (change) {
     case 'disk-attach':

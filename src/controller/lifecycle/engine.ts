@@ -14,6 +14,7 @@ import type { Template, VectorValue } from '../../domain/template/types.js';
 import {
   allowedActions,
   applyEvent,
+  lifecycleView,
   DEFAULT_DRIVER_CAPS,
   errorAttributeText,
   pendingStep,
@@ -109,18 +110,6 @@ const INTERNAL: Actor = { uid: 0, gid: 0, requestId: -1 };
 
 /** Deploys one placement pass starts at most. */
 const PLACEMENT_BATCH = 200;
-
-function lifecycleVm(vm: VmRecord, history: readonly HistoryRecord[]): LifecycleVm {
-  const last = history[history.length - 1];
-  return {
-    id: vm.id,
-    state: vm.state,
-    lcmState: vm.lcmState,
-    deployId: vm.deployId,
-    historyAction: last?.action ?? null,
-    runningEtime: last === undefined ? 0 : Math.max(last.stime, last.rstime, last.retime),
-  };
-}
 
 function capsOf(c: AgentCapabilities | undefined): DriverCaps {
   return c === undefined
@@ -238,7 +227,7 @@ export class LifecycleEngine {
         async (tx) => {
           const vm = await tx.vms.get(vmId);
           const history = await tx.history.listByVm(vmId);
-          const built = await build(tx, vm, history, lifecycleVm(vm, history));
+          const built = await build(tx, vm, history, lifecycleView(vm, history));
           if (built === null) return null;
           const { plan } = built;
           const abandoned = built.supersede === true ? await tx.operations.abandonVm(vmId) : [];
@@ -258,18 +247,30 @@ export class LifecycleEngine {
         { retries: 5 },
       );
       if (done === null) return { vm: await this.ctx.store.vms.get(vmId) };
-      void this.logs.append(vmId, done.log);
-      this.onStep(done.vm, done.plan);
-      await this.#dispatch(vmId);
-      if (done.plan.effects.some((e) => e.kind === 'capacity' || e.kind === 'release-resources'))
-        this.kickPlacement();
-      if (done.vm.state === VmState.PENDING) this.kickPlacement();
+      await this.#afterCommit(vmId, done.log, done.vm, done.plan);
       return {
         vm: done.vm,
         ...(done.plan.notice !== undefined ? { notice: done.plan.notice } : {}),
         ...(done.elementId !== undefined ? { elementId: done.elementId } : {}),
       };
     });
+  }
+
+  /**
+   * What follows a committed step: its vm.log lines, the step hook, the VM's next operation, and
+   * a placement pass when capacity may have freed or the VM waits for a host.
+   */
+  async #afterCommit(
+    vmId: number,
+    log: readonly LogEntry[],
+    vm: VmRecord,
+    plan: ActionPlan | undefined,
+  ): Promise<void> {
+    void this.logs.append(vmId, log);
+    if (plan !== undefined) this.onStep(vm, plan);
+    await this.#dispatch(vmId);
+    const freed = plan?.effects.some((e) => e.kind === 'capacity' || e.kind === 'release-resources') ?? false;
+    if (freed || (plan !== undefined && vm.state === VmState.PENDING)) this.kickPlacement();
   }
 
   async #insertOperations(
@@ -407,7 +408,7 @@ export class LifecycleEngine {
   allowed(vm: VmRecord, history: readonly HistoryRecord[]): ReturnType<typeof allowedActions> {
     const current = history[history.length - 1];
     const caps = capsOf(current === undefined ? undefined : this.sink.capabilities(current.hid));
-    return allowedActions(lifecycleVm(vm, history), { driver: caps });
+    return allowedActions(lifecycleView(vm, history), { driver: caps });
   }
 
   async #refusal(
@@ -661,7 +662,7 @@ export class LifecycleEngine {
             await tx.operations.abandonVm(row.vmId);
           }
           const history = await tx.history.listByVm(vm.id);
-          const lvm = lifecycleVm(vm, history);
+          const lvm = lifecycleView(vm, history);
           const step = pendingStep(lvm);
           if (step === undefined) {
             return {
@@ -727,15 +728,7 @@ export class LifecycleEngine {
       );
       this.#sent.delete(result.opId);
       if (done === null) return;
-      void this.logs.append(result.vmId, done.log);
-      if (done.plan !== undefined) this.onStep(done.vm, done.plan);
-      await this.#dispatch(result.vmId);
-      if (
-        done.plan !== undefined &&
-        done.plan.effects.some((e) => e.kind === 'capacity' || e.kind === 'release-resources')
-      ) {
-        this.kickPlacement();
-      }
+      await this.#afterCommit(result.vmId, done.log, done.vm, done.plan);
     });
   }
 
@@ -744,8 +737,7 @@ export class LifecycleEngine {
     if (this.#stopped) return;
     try {
       const now = Date.now();
-      for (const row of await this.ctx.store.operations.all()) {
-        if (row.deadline > now) continue;
+      for (const row of await this.ctx.store.operations.due(now)) {
         if (row.state === 'abandoned') {
           await this.ctx.store.operations.delete(row.opId);
           this.#sent.delete(row.opId);

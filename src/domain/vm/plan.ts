@@ -5,6 +5,7 @@
  */
 import type { HistoryEffect, PlacementTarget } from './history.js';
 import type { LogEntry } from './log.js';
+import type { HistoryRecord } from './record.js';
 import {
   LcmState,
   VmState,
@@ -161,6 +162,25 @@ export interface LifecycleVm {
   readonly historyAction?: number | null;
   /** RETIME of the latest HISTORY record (epoch seconds), for the monitoring race guard. */
   readonly runningEtime?: number;
+}
+
+/**
+ * The lifecycle view of a stored VM: its states, and the ACTION and latest time of its last
+ * HISTORY record (when it last changed host state, for the monitoring race guard).
+ */
+export function lifecycleView(
+  vm: { readonly id: number; readonly state: number; readonly lcmState: number; readonly deployId: string },
+  history: readonly HistoryRecord[],
+): LifecycleVm {
+  const last = history[history.length - 1];
+  return {
+    id: vm.id,
+    state: vm.state,
+    lcmState: vm.lcmState,
+    deployId: vm.deployId,
+    historyAction: last?.action ?? null,
+    runningEtime: last === undefined ? 0 : Math.max(last.stime, last.rstime, last.retime),
+  };
 }
 
 export interface ActionPlan {

@@ -34,6 +34,8 @@ export interface VmOperationRepository {
   byHost(hostId: number): Promise<VmOperationRow[]>;
   /** Every operation, oldest first (start-up: re-send, time out). */
   all(): Promise<VmOperationRow[]>;
+  /** Operations whose deadline has passed (epoch ms), oldest first. */
+  due(nowMs: number): Promise<VmOperationRow[]>;
   /** Removes it; false when it was already gone (a duplicate result). */
   delete(opId: string): Promise<boolean>;
   /** Marks every operation of the VM abandoned; returns the ones that were not already. */
@@ -93,6 +95,11 @@ export function createVmOperationRepository(exec: Executor): VmOperationReposito
     },
     async all() {
       return (await select().orderBy('started').orderBy('op_id').execute()).map(fromRow);
+    },
+    async due(nowMs) {
+      return (
+        await select().where('deadline', '<=', nowMs).orderBy('started').orderBy('op_id').execute()
+      ).map(fromRow);
     },
     async delete(opId) {
       const r = await exec.db.deleteFrom('vm_operations').where('op_id', '=', opId).executeTakeFirst();
