@@ -41,8 +41,8 @@ export class EmbeddedAgents {
     return this.#runtimes.size;
   }
 
-  /** Starts the agents of every embedded host and stops those of hosts that are gone. */
-  async sync(): Promise<void> {
+  /** Starts the agents of every embedded host and stops those of hosts that are gone; returns the hosts read. */
+  async sync(): Promise<readonly HostRecord[]> {
     const hosts = (await this.ctx.store.hosts.list(undefined, { limit: 1_000_000 })).items;
     const wanted = new Set<number>();
     for (const host of hosts) {
@@ -51,6 +51,7 @@ export class EmbeddedAgents {
       if (!this.#runtimes.has(host.id)) this.start(host);
     }
     for (const id of [...this.#runtimes.keys()]) if (!wanted.has(id)) await this.stop(id);
+    return hosts;
   }
 
   start(host: Pick<HostRecord, 'id' | 'vmMad'>): void {

@@ -61,11 +61,9 @@ export async function startLifecycle(ctx: ControllerContext, options: LifecycleO
   engine.placement = options.placement ?? true;
   const embedded = new EmbeddedAgents(ctx, hub, { validate: options.validate ?? true });
   await engine.start();
-  await embedded.sync();
+  const hosts = await embedded.sync();
   // Hosts whose agent is a separate process: ERROR unless it connects within the interval.
-  for (const host of (await ctx.store.hosts.list(undefined, { limit: 1_000_000 })).items) {
-    if (!embedded.isEmbedded(host)) engine.hostDisconnected(host.id);
-  }
+  for (const host of hosts) if (!embedded.isEmbedded(host)) engine.hostDisconnected(host.id);
   return {
     hub,
     engine,
