@@ -19,12 +19,16 @@ export interface CompiledRequirement {
   readonly test: (lookup: Lookup) => boolean;
   /** Grouping warnings (`&` and `|` mixed without parentheses). */
   readonly warnings: readonly string[];
+  /** The attribute names the expression reads (upper case). */
+  readonly variables: ReadonlySet<string>;
 }
 
 export interface CompiledRank {
   readonly source: string;
   /** Evaluated as a float, rounded like OpenNebula; a missing variable counts 0. */
   readonly rank: (lookup: Lookup) => number;
+  /** The attribute names the expression reads (upper case). */
+  readonly variables: ReadonlySet<string>;
 }
 
 // ---- tokens ----------------------------------------------------------------------------------
@@ -93,6 +97,8 @@ function tokenize(source: string, ops: string): Token[] {
 
 class Cursor {
   #i = 0;
+  /** Attribute names met while parsing. */
+  readonly variables = new Set<string>();
   constructor(readonly tokens: readonly Token[]) {}
   peek(): Token {
     return this.tokens[this.#i]!;
@@ -164,6 +170,7 @@ function comparison(cursor: Cursor): Test {
     throw new SyntaxFailure(`expected an attribute name, found ${describe(variable)}`, variable.column);
   }
   const name = variable.text.toUpperCase();
+  cursor.variables.add(name);
   const opToken = cursor.next();
   let op: string;
   if (opToken.kind === 'op' && opToken.text === '!') {
@@ -283,14 +290,14 @@ function unary(cursor: Cursor, warnings: string[], source: string): Test {
 
 /** Compiles a requirement expression, or says where it is wrong (`EXPRESSION_SYNTAX`, column). */
 export function compileRequirement(source: string): Result<CompiledRequirement> {
-  if (source.trim() === '') return ok({ source, test: () => true, warnings: [] });
+  if (source.trim() === '') return ok({ source, test: () => true, warnings: [], variables: new Set() });
   try {
     const cursor = new Cursor(tokenize(source, '@!&|=><()-'));
     const warnings: string[] = [];
     const test = booleanExpr(cursor, warnings, source);
     const rest = cursor.peek();
     if (rest.kind !== 'end') throw new SyntaxFailure(`unexpected ${describe(rest)}`, rest.column);
-    return ok({ source, test, warnings });
+    return ok({ source, test, warnings, variables: cursor.variables });
   } catch (e) {
     if (e instanceof SyntaxFailure) {
       return fail('EXPRESSION_SYNTAX', `syntax error at column ${e.column}: ${e.message}`);
@@ -352,6 +359,7 @@ function factor(cursor: Cursor): Value {
   }
   if (t.kind === 'name' || t.kind === 'string') {
     const name = t.text.toUpperCase();
+    cursor.variables.add(name);
     return (lookup) => {
       const v = lookup(name)?.[0];
       const n = v === undefined ? undefined : numeric(v);
@@ -363,13 +371,13 @@ function factor(cursor: Cursor): Value {
 
 /** Compiles a rank expression, or says where it is wrong. */
 export function compileRank(source: string): Result<CompiledRank> {
-  if (source.trim() === '') return ok({ source, rank: () => 0 });
+  if (source.trim() === '') return ok({ source, rank: () => 0, variables: new Set() });
   try {
     const cursor = new Cursor(tokenize(source, '+-*/()'));
     const value = sum(cursor);
     const rest = cursor.peek();
     if (rest.kind !== 'end') throw new SyntaxFailure(`unexpected ${describe(rest)}`, rest.column);
-    return ok({ source, rank: (k) => Math.round(value(k)) });
+    return ok({ source, rank: (k) => Math.round(value(k)) + 0, variables: cursor.variables });
   } catch (e) {
     if (e instanceof SyntaxFailure) {
       return fail('EXPRESSION_SYNTAX', `syntax error at column ${e.column}: ${e.message}`);

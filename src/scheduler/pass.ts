@@ -1,0 +1,1008 @@
+/**
+ * One scheduling pass (reference §5.1, match-making and dispatch in one walk): pending VMs in
+ * USER_PRIORITY then id order, each to the best-ranked host that passes, in OpenNebula's order,
+ * host state, permission (MANAGE), capacity, AUTOMATIC_REQUIREMENTS, SCHED_REQUIREMENTS, the VM
+ * group rules, a system datastore and networks for `NETWORK_MODE = "auto"` NICs.
+ *
+ * Fast because work is shared: VMs with the same owner, expressions and group role form a class;
+ * a class evaluates the static checks once per host and keeps its hosts in a heap by rank. Ranks
+ * that read figures a placement changes (RUNNING_VMS, CPU_USAGE, MEM_USAGE, CURRENT_VMS) are
+ * re-evaluated lazily when a host's version moved, so striping spreads VMs within one pass
+ * (OpenNebula spreads by dispatching one VM per host per cycle, MAX_HOST = 1; see
+ * docs/decisions/scheduler.md). Requirements are evaluated on the snapshot, as OpenNebula does,
+ * and again on the live figures when they read one of those.
+ */
+import { RoleState, roleKey, roleStates } from './affinity.js';
+import {
+  compileRank,
+  compileRequirement,
+  type CompiledRank,
+  type CompiledRequirement,
+  type Lookup,
+} from './expressions.js';
+import { CandidateHeap, type Candidate } from './heap.js';
+import {
+  SCHEDULABLE_HOST_STATES,
+  type Placement,
+  type SchedDatastore,
+  type SchedHost,
+  type SchedInput,
+  type SchedNetwork,
+  type SchedOptions,
+  type SchedVm,
+} from './model.js';
+import { datastorePolicyRank, hostPolicyRank, networkPolicyRank } from './policies.js';
+import {
+  datastoreReason,
+  hostReason,
+  networkReason,
+  schedMessage,
+  type DatastoreReasonCode,
+  type HostReasonCode,
+  type NetworkReasonCode,
+  type Reason,
+} from './reasons.js';
+
+/** Host figures a placement changes within a pass. */
+const LIVE_HOST_VARIABLES = [
+  'RUNNING_VMS',
+  'CPU_USAGE',
+  'MEM_USAGE',
+  'CURRENT_VMS',
+  'FREE_CPU',
+  'USED_CPU',
+  'FREE_MEMORY',
+  'USED_MEMORY',
+];
+const LIVE_DS_VARIABLES = ['FREE_MB', 'USED_MB'];
+const LIVE_NET_VARIABLES = ['USED_LEASES'];
+
+export interface HostVerdict {
+  readonly id: number;
+  readonly name: string;
+  readonly clusterId: number;
+  readonly verdict: 'selected' | 'eligible' | 'rejected';
+  readonly reason?: Reason<HostReasonCode>;
+  readonly rank?: number;
+  readonly datastoreId?: number;
+}
+
+export interface DatastoreVerdict {
+  readonly id: number;
+  readonly name: string;
+  readonly verdict: 'selected' | 'eligible' | 'rejected';
+  readonly reason?: Reason<DatastoreReasonCode>;
+  readonly rank?: number;
+}
+
+export interface NetworkVerdict {
+  readonly nicId: number;
+  readonly id: number;
+  readonly name: string;
+  readonly verdict: 'selected' | 'eligible' | 'rejected';
+  readonly reason?: Reason<NetworkReasonCode>;
+  readonly rank?: number;
+}
+
+/** Everything about one VM's placement: the summary (SCHED_MESSAGE) and every candidate's verdict. */
+export interface PlacementExplanation {
+  readonly vmId: number;
+  /** The SCHED_MESSAGE text without its time prefix; '' when the VM can be placed. */
+  readonly message: string;
+  readonly requirements: string;
+  readonly rank: string;
+  readonly dsRequirements: string;
+  readonly dsRank: string;
+  /** Grouping warnings of the expressions (`&` and `|` mixed without parentheses). */
+  readonly warnings: readonly string[];
+  /** CPU and memory asked for (the whole AFFINED role for its first VM). */
+  readonly demand: { readonly cpu: number; readonly mem: number; readonly diskMb: number };
+  readonly hosts: readonly HostVerdict[];
+  readonly datastores: readonly DatastoreVerdict[];
+  readonly networks: readonly NetworkVerdict[];
+  /** Rejected hosts per reason code. */
+  readonly rejected: Readonly<Partial<Record<HostReasonCode, number>>>;
+  readonly choice?: { readonly hostId: number; readonly dsId: number; readonly rank: number };
+}
+
+export interface Unplaced {
+  readonly vmId: number;
+  readonly message: string;
+  readonly rejected: Readonly<Partial<Record<HostReasonCode, number>>>;
+}
+
+export interface PassResult {
+  readonly placements: readonly Placement[];
+  /** VMs no host can take now, with the reason. */
+  readonly unplaced: readonly Unplaced[];
+  /** VMs left for the next pass by MAX_DISPATCH. */
+  readonly deferred: readonly number[];
+  /** VM × host checks made (for ns per evaluation). */
+  readonly evaluations: number;
+}
+
+// ---- live state --------------------------------------------------------------------------------
+
+class LiveHost {
+  cpuUsage: number;
+  memUsage: number;
+  running: number;
+  version = 0;
+  dispatched = 0;
+  readonly added: number[] = [];
+  readonly lookup: Lookup;
+
+  constructor(
+    readonly host: SchedHost,
+    readonly index: number,
+  ) {
+    this.cpuUsage = host.cpuUsage;
+    this.memUsage = host.memUsage;
+    this.running = host.runningVms;
+    this.lookup = (name) => {
+      if (this.version === 0) return host.lookup(name);
+      switch (name) {
+        case 'RUNNING_VMS':
+          return [String(this.running)];
+        case 'CPU_USAGE':
+          return [String(this.cpuUsage)];
+        case 'MEM_USAGE':
+          return [String(this.memUsage)];
+        case 'CURRENT_VMS':
+          return [...host.vms, ...this.added].map(String);
+        // Monitored load counts what this pass placed, so load-aware ranking spreads too.
+        case 'FREE_CPU':
+        case 'USED_CPU':
+        case 'FREE_MEMORY':
+        case 'USED_MEMORY': {
+          const base = host.lookup(name)?.[0];
+          if (base === undefined) return undefined;
+          const cpu = this.cpuUsage - host.cpuUsage;
+          const mem = this.memUsage - host.memUsage;
+          const delta =
+            name === 'FREE_CPU' ? -cpu : name === 'USED_CPU' ? cpu : name === 'FREE_MEMORY' ? -mem : mem;
+          return [String(Number(base) + delta)];
+        }
+        default:
+          return host.lookup(name);
+      }
+    };
+  }
+
+  get freeCpu(): number {
+    return this.host.maxCpu - this.cpuUsage;
+  }
+
+  get freeMem(): number {
+    return this.host.maxMem - this.memUsage;
+  }
+}
+
+class LiveDatastore {
+  free: number;
+  readonly lookup: Lookup;
+  constructor(readonly ds: SchedDatastore) {
+    this.free = ds.freeMb;
+    this.lookup = (name) => {
+      if (this.free === ds.freeMb) return ds.lookup(name);
+      if (name === 'FREE_MB') return [String(this.free)];
+      if (name === 'USED_MB') {
+        const used = Number(ds.lookup('USED_MB')?.[0] ?? 0);
+        return [String(used + ds.freeMb - this.free)];
+      }
+      return ds.lookup(name);
+    };
+  }
+}
+
+class LiveNetwork {
+  free: number;
+  used: number;
+  readonly lookup: Lookup;
+  constructor(readonly net: SchedNetwork) {
+    this.free = net.freeLeases;
+    this.used = net.usedLeases;
+    this.lookup = (name) =>
+      name === 'USED_LEASES' && this.used !== net.usedLeases ? [String(this.used)] : net.lookup(name);
+  }
+}
+
+// ---- expressions -------------------------------------------------------------------------------
+
+type Compiled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+
+class Expressions {
+  readonly #requirements = new Map<string, Compiled<CompiledRequirement>>();
+  readonly #ranks = new Map<string, Compiled<CompiledRank>>();
+  constructor(private readonly compiled: boolean) {}
+
+  requirement(text: string): Compiled<CompiledRequirement> {
+    let c = this.#requirements.get(text);
+    if (c === undefined) {
+      const r = compileRequirement(text);
+      c = r.ok
+        ? { ok: true, value: this.compiled ? r.value : interpretedRequirement(r.value) }
+        : { ok: false, error: r.error.message };
+      this.#requirements.set(text, c);
+    }
+    return c;
+  }
+
+  rank(text: string): Compiled<CompiledRank> {
+    let c = this.#ranks.get(text);
+    if (c === undefined) {
+      const r = compileRank(text);
+      c = r.ok
+        ? { ok: true, value: this.compiled ? r.value : interpretedRank(r.value) }
+        : { ok: false, error: r.error.message };
+      this.#ranks.set(text, c);
+    }
+    return c;
+  }
+}
+
+/** The benchmark's baseline: the expression is parsed again on every evaluation. */
+function interpretedRequirement(c: CompiledRequirement): CompiledRequirement {
+  const source = c.source;
+  return {
+    ...c,
+    test: (lookup) => (compileRequirement(source) as { value: CompiledRequirement }).value.test(lookup),
+  };
+}
+
+function interpretedRank(c: CompiledRank): CompiledRank {
+  const source = c.source;
+  return { ...c, rank: (lookup) => (compileRank(source) as { value: CompiledRank }).value.rank(lookup) };
+}
+
+function readsAny(variables: ReadonlySet<string>, names: readonly string[]): boolean {
+  return names.some((n) => variables.has(n));
+}
+
+/** `AUTOMATIC & (USER)`, the effective requirement OpenNebula prints. */
+export function combinedRequirement(automatic: string, user: string): string {
+  const a = automatic.trim();
+  const u = user.trim();
+  if (a === '') return u;
+  if (u === '') return a;
+  return `${a} & ( ${u} )`;
+}
+
+// ---- classes -----------------------------------------------------------------------------------
+
+/** VMs that share owner, expressions and group role share static host checks and a rank heap. */
+class HostClass {
+  /** Per host index: 0 not yet checked, 1 passes the static checks, 2 fails them. */
+  readonly staticOk: Uint8Array;
+  heap: CandidateHeap | undefined;
+  minCpu = Number.POSITIVE_INFINITY;
+  minMem = Number.POSITIVE_INFINITY;
+
+  constructor(
+    readonly sample: SchedVm,
+    readonly automatic: CompiledRequirement | null,
+    readonly requirement: CompiledRequirement | null,
+    readonly dynamicRequirement: boolean,
+    readonly rank: CompiledRank,
+    readonly dynamicRank: boolean,
+    readonly role: RoleState | undefined,
+    readonly error: string | undefined,
+    hosts: number,
+  ) {
+    this.staticOk = new Uint8Array(hosts);
+  }
+}
+
+class StorageClass {
+  /** Per datastore / network index: 0 unchecked, 1 ok, 2 fails. */
+  readonly staticOk: Uint8Array;
+  constructor(
+    readonly sample: SchedVm,
+    readonly automatic: CompiledRequirement | null,
+    readonly requirement: CompiledRequirement | null,
+    readonly rank: CompiledRank,
+    readonly dynamicRank: boolean,
+    size: number,
+  ) {
+    this.staticOk = new Uint8Array(size);
+  }
+}
+
+// ---- the pass ----------------------------------------------------------------------------------
+
+export class SchedulingPass {
+  readonly #input: SchedInput;
+  readonly #options: SchedOptions;
+  readonly #expr: Expressions;
+  readonly #hosts: LiveHost[];
+  readonly #hostIndex = new Map<number, number>();
+  readonly #datastores: LiveDatastore[];
+  readonly #dsByCluster = new Map<number, number[]>();
+  readonly #networks: LiveNetwork[];
+  readonly #netByCluster = new Map<number, number[]>();
+  readonly #roles: Map<string, RoleState>;
+  readonly #classes = new Map<string, HostClass>();
+  readonly #dsClasses = new Map<string, StorageClass>();
+  readonly #netClasses = new Map<string, StorageClass>();
+  readonly #hostRankText: string;
+  readonly #dsRankText: string;
+  readonly #netRankText: string;
+  readonly #order: readonly SchedVm[];
+  #evaluations = 0;
+
+  constructor(input: SchedInput, options: SchedOptions) {
+    this.#input = input;
+    this.#options = options;
+    this.#expr = new Expressions(options.compiled ?? true);
+    this.#hosts = input.hosts.map((h, i) => new LiveHost(h, i));
+    this.#hosts.forEach((h, i) => this.#hostIndex.set(h.host.id, i));
+    this.#datastores = input.datastores.map((d) => new LiveDatastore(d));
+    this.#datastores.forEach((d, i) => {
+      for (const c of d.ds.clusterIds) {
+        const list = this.#dsByCluster.get(c) ?? [];
+        list.push(i);
+        this.#dsByCluster.set(c, list);
+      }
+    });
+    this.#networks = input.networks.map((n) => new LiveNetwork(n));
+    this.#networks.forEach((n, i) => {
+      for (const c of n.net.clusterIds) {
+        const list = this.#netByCluster.get(c) ?? [];
+        list.push(i);
+        this.#netByCluster.set(c, list);
+      }
+    });
+    this.#roles = roleStates(input.groups, input.placedVms);
+    this.#hostRankText = hostPolicyRank(options.hostPolicy, options.hostRank);
+    this.#dsRankText = datastorePolicyRank(options.dsPolicy, options.dsRank);
+    this.#netRankText = networkPolicyRank(options.nicPolicy, options.nicRank);
+    this.#order = [...input.vms].sort((a, b) => b.priority - a.priority || a.id - b.id);
+    for (const vm of this.#order) {
+      const role = this.#roleOf(vm);
+      if (role !== undefined && !role.where.has(vm.id)) role.pending.push(vm);
+      const cls = this.#classOf(vm);
+      cls.minCpu = Math.min(cls.minCpu, vm.cpu);
+      cls.minMem = Math.min(cls.minMem, vm.mem);
+    }
+  }
+
+  /** Places every pending VM it can; explains the others. */
+  run(): PassResult {
+    const order = this.#order;
+    const placements: Placement[] = [];
+    const unplacedVms: SchedVm[] = [];
+    const deferred: number[] = [];
+    const done = new Set<number>();
+    for (const vm of order) {
+      if (done.has(vm.id)) continue;
+      if (placements.length >= this.#options.maxDispatch) {
+        deferred.push(vm.id);
+        continue;
+      }
+      const placement = this.#dispatch(vm);
+      if (placement === null) {
+        unplacedVms.push(vm);
+        continue;
+      }
+      placements.push(placement);
+      done.add(vm.id);
+      // The first VM of an AFFINED role found room for all of it: the others follow now, before
+      // other VMs take that room.
+      const role = this.#roleOf(vm);
+      if (role !== undefined && role.role.policy === 'AFFINED') {
+        for (const follower of role.pending) {
+          if (done.has(follower.id) || role.where.has(follower.id)) continue;
+          if (placements.length >= this.#options.maxDispatch) break;
+          const p = this.#dispatch(follower);
+          if (p !== null) {
+            placements.push(p);
+            done.add(follower.id);
+          }
+        }
+      }
+    }
+    const memo = new Map<string, Unplaced>();
+    const unplaced: Unplaced[] = [];
+    for (const vm of unplacedVms) {
+      if (done.has(vm.id)) continue;
+      // VMs outside groups with the same shape get the same explanation.
+      const key = vm.group === undefined && vm.resched === undefined ? shapeKey(vm) : undefined;
+      const known = key === undefined ? undefined : memo.get(key);
+      if (known !== undefined) {
+        unplaced.push({ ...known, vmId: vm.id });
+        continue;
+      }
+      const e = this.explain(vm);
+      const entry: Unplaced = {
+        vmId: vm.id,
+        message: e.message === '' ? schedMessage.dispatch : e.message,
+        rejected: e.rejected,
+      };
+      if (key !== undefined) memo.set(key, entry);
+      unplaced.push(entry);
+    }
+    return { placements, unplaced, deferred, evaluations: this.#evaluations };
+  }
+
+  // ---- classes ---------------------------------------------------------------------------------
+
+  #roleOf(vm: SchedVm): RoleState | undefined {
+    return vm.group === undefined ? undefined : this.#roles.get(roleKey(vm.group.groupId, vm.group.role));
+  }
+
+  #classOf(vm: SchedVm): HostClass {
+    const key = `${vm.uid}\u0000${vm.gid}\u0000${vm.automaticRequirements}\u0000${vm.requirements}\u0000${vm.rank}\u0000${vm.group?.groupId ?? ''}\u0000${vm.group?.role ?? ''}`;
+    let cls = this.#classes.get(key);
+    if (cls !== undefined) return cls;
+    const automatic = this.#expr.requirement(vm.automaticRequirements);
+    const requirement = this.#expr.requirement(vm.requirements);
+    const rankText = vm.rank.trim() !== '' ? vm.rank : this.#hostRankText;
+    const rank = this.#expr.rank(rankText);
+    let error: string | undefined;
+    if (!requirement.ok)
+      error = schedMessage.expressionError('SCHED_REQUIREMENTS', vm.requirements, requirement.error);
+    else if (!automatic.ok)
+      error = schedMessage.expressionError(
+        'AUTOMATIC_REQUIREMENTS',
+        vm.automaticRequirements,
+        automatic.error,
+      );
+    else if (!rank.ok) error = schedMessage.expressionError('SCHED_RANK', rankText, rank.error);
+    const req = requirement.ok && vm.requirements.trim() !== '' ? requirement.value : null;
+    const rankValue = rank.ok
+      ? rank.value
+      : { source: rankText, rank: () => 0, variables: new Set<string>() };
+    cls = new HostClass(
+      vm,
+      automatic.ok && vm.automaticRequirements.trim() !== '' ? automatic.value : null,
+      req,
+      req !== null && readsAny(req.variables, LIVE_HOST_VARIABLES),
+      rankValue,
+      readsAny(rankValue.variables, LIVE_HOST_VARIABLES),
+      this.#roleOf(vm),
+      error,
+      this.#hosts.length,
+    );
+    this.#classes.set(key, cls);
+    return cls;
+  }
+
+  #dsClassOf(vm: SchedVm): StorageClass {
+    const key = `${vm.uid}\u0000${vm.gid}\u0000${vm.automaticDsRequirements}\u0000${vm.dsRequirements}\u0000${vm.dsRank}`;
+    let cls = this.#dsClasses.get(key);
+    if (cls !== undefined) return cls;
+    const automatic = this.#expr.requirement(vm.automaticDsRequirements);
+    const requirement = this.#expr.requirement(vm.dsRequirements);
+    const rank = this.#expr.rank(vm.dsRank.trim() !== '' ? vm.dsRank : this.#dsRankText);
+    const rankValue = rank.ok ? rank.value : { source: '', rank: () => 0, variables: new Set<string>() };
+    cls = new StorageClass(
+      vm,
+      automatic.ok && vm.automaticDsRequirements.trim() !== '' ? automatic.value : null,
+      requirement.ok
+        ? vm.dsRequirements.trim() !== ''
+          ? requirement.value
+          : null
+        : { source: vm.dsRequirements, test: () => false, warnings: [], variables: new Set() },
+      rankValue,
+      readsAny(rankValue.variables, LIVE_DS_VARIABLES),
+      this.#datastores.length,
+    );
+    this.#dsClasses.set(key, cls);
+    return cls;
+  }
+
+  #netClassOf(vm: SchedVm, requirements: string, rankText: string): StorageClass {
+    const key = `${vm.uid}\u0000${vm.gid}\u0000${requirements}\u0000${rankText}`;
+    let cls = this.#netClasses.get(key);
+    if (cls !== undefined) return cls;
+    const requirement = this.#expr.requirement(requirements);
+    const rank = this.#expr.rank(rankText.trim() !== '' ? rankText : this.#netRankText);
+    const rankValue = rank.ok ? rank.value : { source: '', rank: () => 0, variables: new Set<string>() };
+    cls = new StorageClass(
+      vm,
+      null,
+      requirement.ok
+        ? requirements.trim() !== ''
+          ? requirement.value
+          : null
+        : { source: requirements, test: () => false, warnings: [], variables: new Set() },
+      rankValue,
+      readsAny(rankValue.variables, LIVE_NET_VARIABLES),
+      this.#networks.length,
+    );
+    this.#netClasses.set(key, cls);
+    return cls;
+  }
+
+  // ---- static checks ---------------------------------------------------------------------------
+
+  /** The first static reason a host fails for the class (state, permission, requirements, host lists). */
+  #staticReason(cls: HostClass, h: LiveHost): Reason<HostReasonCode> | null {
+    const host = h.host;
+    if (!SCHEDULABLE_HOST_STATES.has(host.state)) return hostReason.state(host.state);
+    if (!this.#input.authorize(cls.sample, 'MANAGE', host.auth)) return hostReason.permission();
+    return this.#requirementReason(cls, h);
+  }
+
+  #requirementReason(cls: HostClass, h: LiveHost): Reason<HostReasonCode> | null {
+    if (cls.automatic !== null && !cls.automatic.test(h.host.lookup))
+      return hostReason.automatic(cls.automatic.source);
+    if (cls.requirement !== null && !cls.requirement.test(h.host.lookup))
+      return hostReason.requirements(cls.requirement.source);
+    const rule = cls.role?.hostRule(h.host.id) ?? null;
+    return rule === null ? null : hostReason.hostAffinity(rule);
+  }
+
+  #passesStatic(cls: HostClass, index: number): boolean {
+    let s = cls.staticOk[index]!;
+    if (s === 0) {
+      this.#evaluations++;
+      s = this.#staticReason(cls, this.#hosts[index]!) === null ? 1 : 2;
+      cls.staticOk[index] = s;
+    }
+    return s === 1;
+  }
+
+  // ---- dispatch --------------------------------------------------------------------------------
+
+  #demand(vm: SchedVm, role: RoleState | undefined): { cpu: number; mem: number } {
+    if (role === undefined || !role.isLeader(vm.id)) return { cpu: vm.cpu, mem: vm.mem };
+    let cpu = 0;
+    let mem = 0;
+    for (const m of role.pending) {
+      if (role.where.has(m.id) && m.id !== vm.id) continue;
+      cpu += m.cpu;
+      mem += m.mem;
+    }
+    return { cpu, mem };
+  }
+
+  #dispatch(vm: SchedVm): Placement | null {
+    const cls = this.#classOf(vm);
+    if (cls.error !== undefined) return null;
+    const demand = this.#demand(vm, cls.role);
+    const confined = cls.role?.confinedTo(vm.id);
+    if (confined !== undefined) {
+      const candidates = confined
+        .map((id) => this.#hostIndex.get(id))
+        .filter((i): i is number => i !== undefined && this.#passesStatic(cls, i))
+        .map((i) => ({ i, rank: cls.rank.rank(this.#hosts[i]!.lookup) }))
+        .sort((a, b) => b.rank - a.rank || this.#hosts[a.i]!.host.id - this.#hosts[b.i]!.host.id);
+      for (const c of candidates) {
+        const p = this.#tryHost(vm, cls, this.#hosts[c.i]!, demand, c.rank);
+        if (p !== null) return p;
+      }
+      return null;
+    }
+    const heap = this.#heapOf(cls);
+    const aside: Candidate[] = [];
+    let placed: Placement | null = null;
+    for (let top = heap.pop(); top !== undefined; top = heap.pop()) {
+      const h = this.#hosts[top.host]!;
+      if (cls.dynamicRank && top.version !== h.version) {
+        heap.push({ rank: cls.rank.rank(h.lookup), host: top.host, id: top.id, version: h.version });
+        continue;
+      }
+      // Capacity only shrinks during a pass: a host too small for every VM of the class is dropped.
+      if (h.freeCpu < cls.minCpu || h.freeMem < cls.minMem || h.dispatched >= this.#options.maxHost) continue;
+      aside.push(top);
+      placed = this.#tryHost(vm, cls, h, demand, top.rank);
+      if (placed !== null) break;
+    }
+    for (const c of aside) heap.push(c);
+    return placed;
+  }
+
+  #heapOf(cls: HostClass): CandidateHeap {
+    if (cls.heap === undefined) {
+      const items: Candidate[] = [];
+      for (let i = 0; i < this.#hosts.length; i++) {
+        if (!this.#passesStatic(cls, i)) continue;
+        const h = this.#hosts[i]!;
+        items.push({ rank: cls.rank.rank(h.lookup), host: i, id: h.host.id, version: h.version });
+      }
+      cls.heap = new CandidateHeap(items);
+    }
+    return cls.heap;
+  }
+
+  /** The dynamic checks on one host; on success the placement is counted on the live state. */
+  #tryHost(
+    vm: SchedVm,
+    cls: HostClass,
+    h: LiveHost,
+    demand: { cpu: number; mem: number },
+    rank: number,
+  ): Placement | null {
+    this.#evaluations++;
+    if (vm.resched !== undefined && vm.resched.hostId === h.host.id) return null;
+    if (h.freeCpu < demand.cpu || h.freeMem < demand.mem) return null;
+    if (h.dispatched >= this.#options.maxHost) return null;
+    if (cls.dynamicRequirement && !cls.requirement!.test(h.lookup)) return null;
+    if (cls.role !== undefined && cls.role.vmRule(h.host.id, vm.id) !== null) return null;
+    const ds = this.#chooseDatastore(vm, h);
+    if (ds === null) return null;
+    const nics = this.#chooseNetworks(vm, h);
+    if (nics === null) return null;
+    h.cpuUsage += vm.cpu;
+    h.memUsage += vm.mem;
+    h.running++;
+    h.version++;
+    h.dispatched++;
+    h.added.push(vm.id);
+    if (vm.resched === undefined) ds.free -= vm.diskMb;
+    for (const n of nics) {
+      n.net.free--;
+      n.net.used++;
+    }
+    cls.role?.place(vm.id, h.host.id);
+    return {
+      vmId: vm.id,
+      hostId: h.host.id,
+      dsId: ds.ds.id,
+      nics: nics.map((n) => ({ nicId: n.nicId, networkId: n.net.net.id })),
+      rank,
+      resched: vm.resched !== undefined,
+    };
+  }
+
+  #dsStaticReason(cls: StorageClass, d: LiveDatastore): Reason<DatastoreReasonCode> | null {
+    if (d.ds.state !== 0) return datastoreReason.state();
+    if (!this.#input.authorize(cls.sample, 'USE', d.ds.auth)) return datastoreReason.permission();
+    if (cls.automatic !== null && !cls.automatic.test(d.ds.lookup))
+      return datastoreReason.automatic(cls.automatic.source);
+    if (cls.requirement !== null && !cls.requirement.test(d.ds.lookup)) return datastoreReason.requirements();
+    return null;
+  }
+
+  #dsCapacityReason(vm: SchedVm, d: LiveDatastore): Reason<DatastoreReasonCode> | null {
+    if (vm.resched !== undefined || vm.diskMb <= 0) return null;
+    if (!d.ds.monitored) return datastoreReason.notMonitored();
+    if (d.free < vm.diskMb) return datastoreReason.capacity(vm.diskMb, Math.max(0, d.free));
+    return null;
+  }
+
+  #dsPasses(cls: StorageClass, index: number): boolean {
+    let s = cls.staticOk[index]!;
+    if (s === 0) {
+      s = this.#dsStaticReason(cls, this.#datastores[index]!) === null ? 1 : 2;
+      cls.staticOk[index] = s;
+    }
+    return s === 1;
+  }
+
+  #chooseDatastore(vm: SchedVm, h: LiveHost): LiveDatastore | null {
+    const inCluster = this.#dsByCluster.get(h.host.clusterId) ?? [];
+    if (vm.resched !== undefined) {
+      const i = inCluster.find((k) => this.#datastores[k]!.ds.id === vm.resched!.dsId);
+      return i === undefined ? null : this.#datastores[i]!;
+    }
+    const cls = this.#dsClassOf(vm);
+    let best: LiveDatastore | null = null;
+    let bestRank = 0;
+    for (const i of inCluster) {
+      if (!this.#dsPasses(cls, i)) continue;
+      const d = this.#datastores[i]!;
+      if (this.#dsCapacityReason(vm, d) !== null) continue;
+      const r = cls.rank.rank(d.lookup);
+      if (best === null || r > bestRank || (r === bestRank && d.ds.id < best.ds.id)) {
+        best = d;
+        bestRank = r;
+      }
+    }
+    return best;
+  }
+
+  #netReason(cls: StorageClass, n: LiveNetwork, clusterId: number): Reason<NetworkReasonCode> | null {
+    if (!n.net.clusterIds.includes(clusterId)) return networkReason.notInCluster();
+    if (!this.#input.authorize(cls.sample, 'USE', n.net.auth)) return networkReason.permission();
+    if (cls.requirement !== null && !cls.requirement.test(n.net.lookup)) return networkReason.requirements();
+    if (n.free <= 0) return networkReason.noLeases();
+    return null;
+  }
+
+  #chooseNetworks(vm: SchedVm, h: LiveHost): { nicId: number; net: LiveNetwork }[] | null {
+    if (vm.autoNics.length === 0) return [];
+    const inCluster = this.#netByCluster.get(h.host.clusterId) ?? [];
+    const chosen: { nicId: number; net: LiveNetwork }[] = [];
+    for (const nic of vm.autoNics) {
+      const cls = this.#netClassOf(vm, nic.requirements, nic.rank);
+      let best: LiveNetwork | null = null;
+      let bestRank = 0;
+      for (const i of inCluster) {
+        const n = this.#networks[i]!;
+        if (chosen.some((c) => c.net === n)) continue; // DIFFERENT_VNETS = YES
+        if (this.#netReason(cls, n, h.host.clusterId) !== null) continue;
+        const r = cls.rank.rank(n.lookup);
+        if (best === null || r > bestRank || (r === bestRank && n.net.id < best.net.id)) {
+          best = n;
+          bestRank = r;
+        }
+      }
+      if (best === null) return null;
+      chosen.push({ nicId: nic.nicId, net: best });
+    }
+    return chosen;
+  }
+
+  // ---- explanations ----------------------------------------------------------------------------
+
+  /** Every host, datastore and network with its verdict for one VM, on the pass's current figures. */
+  explain(vm: SchedVm): PlacementExplanation {
+    const cls = this.#classOf(vm);
+    const dsCls = this.#dsClassOf(vm);
+    const demand = this.#demand(vm, cls.role);
+    const requirements = combinedRequirement(vm.automaticRequirements, vm.requirements);
+    const warnings = [
+      ...(cls.automatic?.warnings ?? []),
+      ...(cls.requirement?.warnings ?? []),
+      ...(dsCls.requirement?.warnings ?? []),
+    ];
+    const base = {
+      vmId: vm.id,
+      requirements,
+      rank: cls.rank.source,
+      dsRequirements: combinedRequirement(vm.automaticDsRequirements, vm.dsRequirements),
+      dsRank: dsCls.rank.source,
+      warnings,
+      demand: { ...demand, diskMb: vm.diskMb },
+    };
+    if (cls.error !== undefined) {
+      return { ...base, message: cls.error, hosts: [], datastores: [], networks: [], rejected: {} };
+    }
+    const dsError = this.#expr.requirement(vm.dsRequirements);
+    if (!dsError.ok) {
+      const message = schedMessage.expressionError('SCHED_DS_REQUIREMENTS', vm.dsRequirements, dsError.error);
+      return { ...base, message, hosts: [], datastores: [], networks: [], rejected: {} };
+    }
+    // Stages, in the order OpenNebula counts them for SCHED_MESSAGE.
+    const stages: HostReasonCode[][] = [
+      ['HOST_STATE', 'CURRENT_HOST'],
+      ['PERMISSION'],
+      ['CPU', 'MEMORY'],
+      ['AUTOMATIC_REQUIREMENTS', 'REQUIREMENTS', 'HOST_AFFINITY'],
+      ['VM_AFFINITY'],
+      ['DISPATCH_LIMIT'],
+      ['NO_DATASTORE'],
+      ['NO_NETWORK'],
+    ];
+    const passed = new Array<number>(stages.length).fill(0);
+    const rejected: Partial<Record<HostReasonCode, number>> = {};
+    const verdicts: HostVerdict[] = [];
+    const hostsReachingDs: LiveHost[] = [];
+    let firstAffinity: string | undefined;
+    let firstNic: number | undefined;
+    for (const h of this.#hosts) {
+      this.#evaluations++;
+      const reason = this.#hostReason(vm, cls, h, demand);
+      const stage = reason === null ? stages.length : stages.findIndex((s) => s.includes(reason.code));
+      for (let s = 0; s < stage; s++) passed[s]!++;
+      if (reason === null || reason.code === 'NO_DATASTORE' || reason.code === 'NO_NETWORK')
+        hostsReachingDs.push(h);
+      const common = { id: h.host.id, name: h.host.name, clusterId: h.host.clusterId };
+      if (reason !== null) {
+        rejected[reason.code] = (rejected[reason.code] ?? 0) + 1;
+        if (reason.code === 'VM_AFFINITY' && firstAffinity === undefined) firstAffinity = reason.text;
+        if (reason.code === 'NO_NETWORK' && firstNic === undefined)
+          firstNic = Number(/NIC (\d+)/.exec(reason.text)?.[1]);
+        verdicts.push({ ...common, verdict: 'rejected', reason });
+      } else {
+        const ds = this.#chooseDatastore(vm, h)!;
+        verdicts.push({
+          ...common,
+          verdict: 'eligible',
+          rank: cls.rank.rank(h.lookup),
+          datastoreId: ds.ds.id,
+        });
+      }
+    }
+    const eligible = verdicts.filter((v) => v.verdict === 'eligible');
+    eligible.sort((a, b) => b.rank! - a.rank! || a.id - b.id);
+    const best = eligible[0];
+    const hosts = verdicts
+      .map((v) => (v === best ? { ...v, verdict: 'selected' as const } : v))
+      .sort(
+        (a, b) =>
+          verdictOrder(a.verdict) - verdictOrder(b.verdict) || (b.rank ?? 0) - (a.rank ?? 0) || a.id - b.id,
+      );
+    const datastores = this.#explainDatastores(vm, dsCls, hostsReachingDs, best?.datastoreId);
+    const networks = this.#explainNetworks(
+      vm,
+      best === undefined ? undefined : this.#hosts[this.#hostIndex.get(best.id)!],
+    );
+    let message = '';
+    if (best === undefined) {
+      const enabled = passed[0]!;
+      if (enabled === 0)
+        message = vm.resched !== undefined ? schedMessage.rescheduleNowhere : schedMessage.noHosts;
+      else if (passed[1] === 0) message = schedMessage.noAuthorizedHost;
+      else if (passed[2] === 0) message = schedMessage.noCapacity;
+      else if (passed[3] === 0) message = schedMessage.requirements(requirements);
+      else if (passed[4] === 0) message = schedMessage.affinity(firstAffinity ?? '');
+      else if (passed[5] === 0) message = schedMessage.dispatch;
+      else if (passed[6] === 0)
+        message = this.#datastoreMessage(vm, dsCls, hostsReachingDs, base.dsRequirements);
+      else message = schedMessage.network(firstNic ?? 0);
+    }
+    return {
+      ...base,
+      message,
+      hosts,
+      datastores,
+      networks,
+      rejected,
+      ...(best !== undefined
+        ? { choice: { hostId: best.id, dsId: best.datastoreId!, rank: best.rank! } }
+        : {}),
+    };
+  }
+
+  #hostReason(
+    vm: SchedVm,
+    cls: HostClass,
+    h: LiveHost,
+    demand: { cpu: number; mem: number },
+  ): Reason<HostReasonCode> | null {
+    const host = h.host;
+    if (vm.resched !== undefined && vm.resched.hostId === host.id) return hostReason.currentHost();
+    if (!SCHEDULABLE_HOST_STATES.has(host.state)) return hostReason.state(host.state);
+    if (!this.#input.authorize(cls.sample, 'MANAGE', host.auth)) return hostReason.permission();
+    if (h.freeCpu < demand.cpu) return hostReason.cpu(demand.cpu, Math.max(0, h.freeCpu));
+    if (h.freeMem < demand.mem) return hostReason.memory(demand.mem, Math.max(0, h.freeMem));
+    const requirement = this.#requirementReason(cls, h);
+    if (requirement !== null) return requirement;
+    if (cls.dynamicRequirement && !cls.requirement!.test(h.lookup))
+      return hostReason.requirements(cls.requirement!.source);
+    const rule = cls.role?.vmRule(host.id, vm.id) ?? null;
+    if (rule !== null) return hostReason.vmAffinity(rule);
+    if (h.dispatched >= this.#options.maxHost)
+      return hostReason.dispatchLimit(
+        `MAX_HOST limit of ${this.#options.maxHost} VMs reached on this host in this pass.`,
+      );
+    if (this.#chooseDatastore(vm, h) === null) {
+      const why = this.#firstDatastoreReason(vm, h);
+      return hostReason.noDatastore(why);
+    }
+    if (this.#chooseNetworks(vm, h) === null) {
+      const missing = this.#firstMissingNic(vm, h);
+      return hostReason.noNetwork(missing);
+    }
+    return null;
+  }
+
+  #firstDatastoreReason(vm: SchedVm, h: LiveHost): string {
+    const inCluster = this.#dsByCluster.get(h.host.clusterId) ?? [];
+    if (vm.resched !== undefined)
+      return `the VM's system datastore ${vm.resched.dsId} is not in cluster ${h.host.clusterId}`;
+    if (inCluster.length === 0) return `cluster ${h.host.clusterId} has no enabled system datastore`;
+    const cls = this.#dsClassOf(vm);
+    const reasons = inCluster.map((i) => {
+      const d = this.#datastores[i]!;
+      const r = this.#dsStaticReason(cls, d) ?? this.#dsCapacityReason(vm, d);
+      return `${d.ds.id}: ${r?.text ?? 'ok'}`;
+    });
+    return reasons.join(' ');
+  }
+
+  #firstMissingNic(vm: SchedVm, h: LiveHost): number {
+    const chosen: LiveNetwork[] = [];
+    const inCluster = this.#netByCluster.get(h.host.clusterId) ?? [];
+    for (const nic of vm.autoNics) {
+      const cls = this.#netClassOf(vm, nic.requirements, nic.rank);
+      const found = inCluster
+        .map((i) => this.#networks[i]!)
+        .find((n) => !chosen.includes(n) && this.#netReason(cls, n, h.host.clusterId) === null);
+      if (found === undefined) return nic.nicId;
+      chosen.push(found);
+    }
+    return vm.autoNics[0]?.nicId ?? 0;
+  }
+
+  #explainDatastores(
+    vm: SchedVm,
+    cls: StorageClass,
+    hosts: readonly LiveHost[],
+    selected: number | undefined,
+  ): DatastoreVerdict[] {
+    const clusters = new Set(hosts.map((h) => h.host.clusterId));
+    return this.#datastores
+      .map((d): DatastoreVerdict => {
+        const common = { id: d.ds.id, name: d.ds.name };
+        const reason =
+          this.#dsStaticReason(cls, d) ??
+          this.#dsCapacityReason(vm, d) ??
+          (d.ds.clusterIds.some((c) => clusters.has(c)) ? null : datastoreReason.notInCluster());
+        if (reason !== null) return { ...common, verdict: 'rejected', reason };
+        return {
+          ...common,
+          verdict: d.ds.id === selected ? 'selected' : 'eligible',
+          rank: cls.rank.rank(d.lookup),
+        };
+      })
+      .sort(
+        (a, b) =>
+          verdictOrder(a.verdict) - verdictOrder(b.verdict) || (b.rank ?? 0) - (a.rank ?? 0) || a.id - b.id,
+      );
+  }
+
+  #explainNetworks(vm: SchedVm, host: LiveHost | undefined): NetworkVerdict[] {
+    const out: NetworkVerdict[] = [];
+    const chosen = host === undefined ? [] : (this.#chooseNetworks(vm, host) ?? []);
+    for (const nic of vm.autoNics) {
+      const cls = this.#netClassOf(vm, nic.requirements, nic.rank);
+      const pick = chosen.find((c) => c.nicId === nic.nicId)?.net;
+      for (const n of this.#networks) {
+        const common = { nicId: nic.nicId, id: n.net.id, name: n.net.name };
+        const reason =
+          host === undefined
+            ? this.#netReasonAnyCluster(cls, n)
+            : this.#netReason(cls, n, host.host.clusterId);
+        if (reason !== null) out.push({ ...common, verdict: 'rejected', reason });
+        else
+          out.push({
+            ...common,
+            verdict: n === pick ? 'selected' : 'eligible',
+            rank: cls.rank.rank(n.lookup),
+          });
+      }
+    }
+    return out;
+  }
+
+  #netReasonAnyCluster(cls: StorageClass, n: LiveNetwork): Reason<NetworkReasonCode> | null {
+    if (!this.#input.authorize(cls.sample, 'USE', n.net.auth)) return networkReason.permission();
+    if (cls.requirement !== null && !cls.requirement.test(n.net.lookup)) return networkReason.requirements();
+    if (n.free <= 0) return networkReason.noLeases();
+    return null;
+  }
+
+  /** OpenNebula's order: enabled, permitted, with capacity, then SCHED_DS_REQUIREMENTS. */
+  #datastoreMessage(vm: SchedVm, cls: StorageClass, hosts: readonly LiveHost[], expr: string): string {
+    const clusters = new Set(hosts.map((h) => h.host.clusterId));
+    const inReach = this.#datastores.filter((d) => d.ds.clusterIds.some((c) => clusters.has(c)));
+    const enabled = inReach.filter((d) => d.ds.state === 0);
+    if (enabled.length === 0) return schedMessage.noDatastores;
+    const permitted = enabled.filter((d) => this.#input.authorize(cls.sample, 'USE', d.ds.auth));
+    if (permitted.length === 0) return schedMessage.noAuthorizedDatastore;
+    if (permitted.every((d) => this.#dsCapacityReason(vm, d) !== null))
+      return schedMessage.noDatastoreCapacity;
+    return schedMessage.dsRequirements(expr);
+  }
+}
+
+function verdictOrder(v: 'selected' | 'eligible' | 'rejected'): number {
+  return v === 'selected' ? 0 : v === 'eligible' ? 1 : 2;
+}
+
+function shapeKey(vm: SchedVm): string {
+  const nics = vm.autoNics.map((n) => `${n.requirements}\u0001${n.rank}`).join('\u0002');
+  return [
+    vm.uid,
+    vm.gid,
+    vm.cpu,
+    vm.mem,
+    vm.diskMb,
+    vm.automaticRequirements,
+    vm.requirements,
+    vm.rank,
+    vm.automaticDsRequirements,
+    vm.dsRequirements,
+    vm.dsRank,
+    nics,
+  ].join('\u0000');
+}
+
+/** One pass over a snapshot: placements for the VMs that fit, reasons for the others. */
+export function schedule(input: SchedInput, options: SchedOptions): PassResult {
+  return new SchedulingPass(input, options).run();
+}
+
+/** The placement explanation of one VM against a snapshot, without placing anything. */
+export function explainPlacement(
+  input: SchedInput,
+  options: SchedOptions,
+  vm: SchedVm,
+): PlacementExplanation {
+  const pass = new SchedulingPass(input, options);
+  return pass.explain(vm);
+}
