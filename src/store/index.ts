@@ -28,5 +28,6 @@ export type { LeaseOwnerRef, LeaseRepository } from './repositories/leases.js';
 export type { SecurityGroupFilter, SecurityGroupRepository } from './repositories/secgroups.js';
 export type { GroupFilter, GroupRepository, UserFilter, UserRepository } from './repositories/users.js';
 export type { VmFilter, VmRepository } from './repositories/vms.js';
+export type { VmGroupFilter, VmGroupRepository } from './repositories/vmgroups.js';
 export type { VmTemplateFilter, VmTemplateRepository } from './repositories/vmtemplates.js';
 export type { VnetFilter, VnetRepository } from './repositories/vnets.js';

@@ -408,6 +408,15 @@ export const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 5,
+    name: 'VM groups (affinity): roles with their VMs',
+    async up(db) {
+      await seedSequences(db, ['vmgroup']);
+      await notNullColumns(ownedTable(db, 'vm_groups'), { roles: 'text' }).execute();
+      await ownerIndexes(db, 'vm_groups', true);
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -18,7 +18,8 @@ export type PoolName =
   | 'group'
   | 'acl'
   | 'vnet'
-  | 'secgroup';
+  | 'secgroup'
+  | 'vmgroup';
 
 export interface PoolSequencesTable {
   pool: PoolName;
@@ -258,6 +259,11 @@ export interface LeasesTable {
 
 export type SecurityGroupsTable = OwnedColumns;
 
+/** VM groups: the owned header plus the roles (JSON VmGroupRole[], VMS included). */
+export interface VmGroupsTable extends OwnedColumns {
+  roles: string;
+}
+
 export interface Database {
   schema_migrations: SchemaMigrationsTable;
   pool_sequences: PoolSequencesTable;
@@ -278,6 +284,7 @@ export interface Database {
   address_ranges: AddressRangesTable;
   leases: LeasesTable;
   security_groups: SecurityGroupsTable;
+  vm_groups: VmGroupsTable;
   vm_operations: VmOperationsTable;
   host_credentials: HostCredentialsTable;
   host_monitoring: MonitoringTable;

@@ -39,6 +39,8 @@ import type { VmRecord } from '../domain/vm/record.js';
 import type { VmRepository } from './repositories/vms.js';
 import { createVmTemplateRepository } from './repositories/vmtemplates.js';
 import type { VmTemplateRepository } from './repositories/vmtemplates.js';
+import { createVmGroupRepository } from './repositories/vmgroups.js';
+import type { VmGroupRepository } from './repositories/vmgroups.js';
 import { createVnetRepository } from './repositories/vnets.js';
 import type { VnetRepository } from './repositories/vnets.js';
 import { createHostCredentialRepository } from './repositories/host-credentials.js';
@@ -66,6 +68,7 @@ export interface Repositories {
   readonly vnets: VnetRepository;
   readonly leases: LeaseRepository;
   readonly securityGroups: SecurityGroupRepository;
+  readonly vmGroups: VmGroupRepository;
   readonly sequences: SequenceRepository;
   readonly operations: VmOperationRepository;
   readonly hostCredentials: HostCredentialRepository;
@@ -132,6 +135,7 @@ export function createRepositories(exec: Executor, caches?: RepositoryCaches): R
     vnets: createVnetRepository(exec),
     leases: createLeaseRepository(exec),
     securityGroups: createSecurityGroupRepository(exec),
+    vmGroups: createVmGroupRepository(exec),
     sequences: createSequenceRepository(exec.db),
     operations: createVmOperationRepository(exec),
     hostCredentials: createHostCredentialRepository(exec),
@@ -239,6 +243,9 @@ class SqlStore implements Store {
   }
   get securityGroups() {
     return this.#repositories.securityGroups;
+  }
+  get vmGroups() {
+    return this.#repositories.vmGroups;
   }
   get sequences() {
     return this.#repositories.sequences;

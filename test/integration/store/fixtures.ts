@@ -7,6 +7,7 @@ import type { QuotaSet } from '../../../src/domain/quota/record.js';
 import type { SecurityGroupRecord } from '../../../src/domain/secgroup/record.js';
 import type { Template } from '../../../src/domain/template/types.js';
 import type { HistoryRecord, VmRecord } from '../../../src/domain/vm/record.js';
+import type { VmGroupRecord } from '../../../src/domain/vmgroup/record.js';
 import type { VmTemplateRecord } from '../../../src/domain/vmtemplate/record.js';
 import type { AddressRangeRecord, VnetRecord } from '../../../src/domain/vnet/record.js';
 import type { NewRecord } from '../../../src/store/index.js';
@@ -310,6 +311,39 @@ export function securityGroup(
         { PROTOCOL: 'ALL', RULE_TYPE: 'INBOUND' },
       ],
     },
+    ...overrides,
+  };
+}
+
+/** Two roles (one ANTI_AFFINED with host lists and VMs), a group-level AFFINED rule. */
+export function vmGroup(overrides: Partial<NewRecord<VmGroupRecord>> = {}): NewRecord<VmGroupRecord> {
+  return {
+    uid: 0,
+    gid: 0,
+    name: 'web',
+    permissions: 0o600,
+    lock: null,
+    roles: [
+      {
+        id: 0,
+        name: 'front',
+        policy: 'ANTI_AFFINED',
+        hostAffined: [],
+        hostAntiAffined: [3],
+        vms: [4, 9],
+        extra: {},
+      },
+      {
+        id: 1,
+        name: 'db',
+        policy: 'NONE',
+        hostAffined: [1, 2],
+        hostAntiAffined: [],
+        vms: [],
+        extra: { NOTE: 'é' },
+      },
+    ],
+    template: { AFFINED: ['db'], DESCRIPTION: ['multi-tier'] },
     ...overrides,
   };
 }

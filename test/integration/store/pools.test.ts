@@ -190,6 +190,18 @@ poolSuite({
   nameScope: 'owner',
 });
 
+poolSuite({
+  label: 'VM groups',
+  repo: (s) => s.vmGroups,
+  make: named(f.vmGroup, 'vmg'),
+  change: (r) => ({
+    ...r,
+    roles: r.roles.map((role) => (role.id === 1 ? { ...role, vms: [12] } : role)),
+    lock: { level: 2 as const, owner: 0, time: 1_700_000_600, reqId: 3 },
+  }),
+  nameScope: 'owner',
+});
+
 describe(`ACL rules [${backendKind}]`, () => {
   test('64-bit masks round-trip exactly; duplicates are refused; ids are not reused', () =>
     withStore(async (store) => {
