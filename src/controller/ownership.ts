@@ -9,7 +9,7 @@ import type { ChmodPlan } from '../domain/auth/permissions.js';
 import { chmodRequestFromOctal, parseChmod, planChmod } from '../domain/auth/permissions.js';
 import { groupAuthObject, userAuthObject } from '../domain/auth/users.js';
 import { NimbusError } from '../domain/errors.js';
-import type { OwnedObject } from '../domain/object.js';
+import type { ObjectLock, OwnedObject } from '../domain/object.js';
 import { validateObjectName } from '../domain/object.js';
 import type { OwnedFilter, Repositories, VisibleTo } from '../store/index.js';
 import type { Caller } from './caller.js';
@@ -127,4 +127,52 @@ export function checkedName(name: string, field = 'name'): string {
   const valid = validateObjectName(name);
   if (!valid.ok) throw new NimbusError(valid.error.code, valid.error.message, field);
   return valid.value;
+}
+
+/**
+ * `one.*.lock` (`RequestManagerLock`): MANAGE on the object whatever its lock. Level 1 use,
+ * 2 manage, 3 admin, 4 all. A lock held by another user is kept unless the caller is an admin;
+ * with `test`, any lock already there is refused.
+ */
+export function planLock(
+  ctx: ControllerContext,
+  caller: Caller,
+  object: AuthObject,
+  current: ObjectLock | null,
+  level: number,
+  test: boolean,
+  method: string,
+): ObjectLock {
+  ctx.authorize(caller, { operation: 'MANAGE', object, ignoreLock: true }, method);
+  if (level !== 1 && level !== 2 && level !== 3 && level !== 4)
+    throw new NimbusError(
+      'INVALID_ARGUMENT',
+      'Wrong lock level specified (1 use, 2 manage, 3 admin, 4 all)',
+      'level',
+    );
+  if (current !== null && test)
+    throw new NimbusError(
+      'ACTION',
+      `${object.type} ${object.id} is already locked (LOCKED ${current.level})`,
+    );
+  if (current !== null && current.owner !== caller.uid && !caller.isOneadmin)
+    throw new NimbusError(
+      'ACTION',
+      `Error trying to lock the resource: ${object.type} ${object.id} is locked by user ${current.owner}`,
+    );
+  return { level, owner: caller.uid, time: ctx.now(), reqId: -1 };
+}
+
+/** `one.*.unlock`: MANAGE whatever the lock; only the lock's owner or an admin may unlock. */
+export function planUnlock(
+  ctx: ControllerContext,
+  caller: Caller,
+  object: AuthObject,
+  current: ObjectLock | null,
+  method: string,
+): null {
+  ctx.authorize(caller, { operation: 'MANAGE', object, ignoreLock: true }, method);
+  if (current !== null && current.owner !== caller.uid && !caller.isOneadmin)
+    throw new NimbusError('ACTION', 'Cannot unlock: Lock is owned by another user');
+  return null;
 }

@@ -41,6 +41,7 @@ import { vnetAuthObject } from './vnets.js';
 import { unwrap } from './results.js';
 import type { ControllerContext } from './context.js';
 import { chargeQuota, releaseQuota, type QuotaCharge } from './quotas.js';
+import { joinVmGroup, leaveVmGroup } from './vmgroups.js';
 
 // -------------------------------------------------------------------------------------------------
 // Pure rules
@@ -432,9 +433,12 @@ export async function allocateVm(
     throw new NimbusError(requirements.error.code, requirements.error.message, requirements.error.field);
 
   await writeAllocationWork(tx, work);
+  // VM group: the VM joins its role now; the stored VMGROUP carries VMGROUP_ID.
+  const vmGroup = await joinVmGroup(tx, ctx, caller, template, id, method);
 
   const split = splitVmTemplate(template);
   const system: Record<string, readonly TemplateValue[]> = { ...split.system };
+  if (vmGroup !== undefined) system.VMGROUP = [vmGroup];
   if (disks.disks.length > 0) system.DISK = disks.disks;
   if (disks.context !== null) system.CONTEXT = [disks.context];
   if (nics.length > 0) system.NIC = nics;
@@ -725,6 +729,7 @@ export async function releaseHeldResources(
     else ctx.log.warn({ vm: vm.id, image: imageId, reason: released.error.message }, 'image not released');
   }
   await releaseQuota(tx, { uid: vm.uid, gid: vm.gid }, charge);
+  await leaveVmGroup(tx, vm);
 }
 
 function mapOk<T, U>(r: Result<T>, f: (v: T) => U): Result<U> {
@@ -785,4 +790,42 @@ export async function prepareAttachment(
   const renamed: Record<string, string> = { ...built, [idKey]: String(id), ATTACH: 'YES' };
   if (kind === 'NIC' && renamed.TARGET !== undefined) renamed.TARGET = `one-${vm.id}-${id}`;
   return { element: renamed, id };
+}
+
+/**
+ * Leases for the NICs with `NETWORK_MODE = "auto"` on the networks the scheduler chose, taken in
+ * the deploy step's transaction; the NICs keep their NIC_ID and get NETWORK_ID and the lease.
+ */
+export async function resolveAutoNics(
+  tx: Repositories,
+  ctx: ControllerContext,
+  caller: Caller,
+  vm: VmRecord,
+  chosen: readonly { readonly nicId: number; readonly networkId: number }[],
+): Promise<VmRecord> {
+  if (chosen.length === 0) return vm;
+  const work = new AllocationWork('one.vm.deploy');
+  const nics = [...getVectors(vm.template, 'NIC')];
+  for (const { nicId, networkId } of chosen) {
+    const k = nics.findIndex((n) => Number(n.NIC_ID) === nicId);
+    if (k < 0) throw new NimbusError('NOT_FOUND', `VM ${vm.id} has no NIC ${nicId}`, 'NIC');
+    const before = work.leases.length;
+    const [built] = await buildNics(
+      tx,
+      ctx,
+      caller,
+      { NIC: [{ ...nics[k]!, NETWORK_ID: String(networkId) }] },
+      vm.id,
+      work,
+    );
+    // The lease was planned as NIC 0: it belongs to this NIC.
+    for (let i = before; i < work.leases.length; i++) {
+      work.leases[i] = { ...work.leases[i]!, owner: { kind: 'vm', id: vm.id, nicId } };
+    }
+    const nic: Record<string, string> = { ...built!, NIC_ID: String(nicId) };
+    if (nic.TARGET !== undefined) nic.TARGET = `one-${vm.id}-${nicId}`;
+    nics[k] = nic;
+  }
+  await writeAllocationWork(tx, work);
+  return { ...vm, template: { ...vm.template, NIC: nics } };
 }

@@ -78,3 +78,13 @@ export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
   after: Type.Optional(Type.Integer({ minimum: -1 })),
 };
+
+/** `one.*.lock`: level 1 use, 2 manage, 3 admin, 4 all (default 1); `test` refuses an existing lock. */
+export const Lock = Type.Object(
+  {
+    level: Type.Optional(Type.Integer({ minimum: 1, maximum: 4, default: 1 })),
+    test: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type Lock = Static<typeof Lock>;

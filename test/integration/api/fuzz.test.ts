@@ -736,6 +736,7 @@ describe(`fuzzing every route (${RUNS} requests, seed ${SEED})`, () => {
       ['vnets', async () => (await s.vnets.list()).items],
       ['vms', async () => (await s.vms.list()).items],
       ['secgroups', async () => (await s.securityGroups.list()).items],
+      ['vmgroups', async () => (await s.vmGroups.list()).items],
     ];
     for (const [collection, list] of pools) {
       const items = await list();

@@ -155,6 +155,7 @@ export function createTemplates(p: {
     hosts: (name) => `NAME = "${name}"\nIM_MAD = "dummy"\nVM_MAD = "dummy"`,
     clusters: (name) => `NAME = "${name}"`,
     datastores: (name) => `NAME = "${name}"\nDS_MAD = "fs"\nTM_MAD = "qcow2"`,
+    vmgroups: (name) => `NAME = "${name}"\nROLE = [ NAME = "probe" ]`,
   };
 }
 
@@ -166,6 +167,8 @@ export function actionTemplates(p: { readonly leaseIp: string; readonly newArIp:
     release: () => `LEASES = [ IP = "${p.leaseIp}" ]`,
     ar: () => `AR = [ TYPE = "IP4", IP = "${p.newArIp}", SIZE = "4" ]`,
     ':arId': () => 'AR = [ AR_ID = "0", SIZE = "8" ]',
+    roles: () => 'ROLE = [ NAME = "probe-role" ]',
+    ':roleId': () => 'ROLE = [ POLICY = "AFFINED" ]',
   };
 }
 

@@ -61,6 +61,8 @@ const PLAIN_USER_ALLOWED: Readonly<Record<string, string>> = {
   'POST /api/v1/images': 'bootstrap rule `@1 IMAGE/* CREATE`, into datastores it may USE',
   'POST /api/v1/vms': 'bootstrap rule `@1 VM/* CREATE` (the new VM is the caller’s)',
   'POST /api/v1/images/upload': 'bootstrap rules `@1 IMAGE/* CREATE` and `@1 DATASTORE/* USE`',
+  'GET /api/v1/vmgroups': "lists VM groups, filtered to the caller's (and shared) ones",
+  'POST /api/v1/vmgroups': 'bootstrap rule `@1 VMGROUP/* CREATE` (the new VM group is the caller’s)',
   'GET /api/v1/vnets/:id': 'bootstrap rule `@1 NET/* USE`: every vnet is visible to group users',
   'GET /api/v1/vnets/:id/leases': 'bootstrap rule `@1 NET/* USE` (the leases are part of `one.vn.info`)',
   'GET /api/v1/datastores/:id':
@@ -295,7 +297,7 @@ describe('security sweeps over every registered route', () => {
       // Private objects of oneadmin (default umask 177 → 600), made through the API where it allows.
       const group = await createAsAdmin('groups', 'sec-group');
       if (group !== null) targets.groups!.push(group);
-      for (const collection of ['templates', 'images', 'vnets'] as const) {
+      for (const collection of ['templates', 'images', 'vnets', 'vmgroups'] as const) {
         const id = await createAsAdmin(collection, `sec-${collection}`);
         if (id !== null) targets[collection] = [id];
       }
@@ -313,6 +315,7 @@ describe('security sweeps over every registered route', () => {
         images: store.images,
         vnets: store.vnets,
         vms: store.vms,
+        vmgroups: store.vmGroups,
       } as const;
       for (const [collection, repo] of Object.entries(owned)) {
         for (const id of targets[collection] ?? []) {

@@ -11,6 +11,7 @@ import { registerTemplateRoutes } from './templates.js';
 import { registerUserRoutes } from './users.js';
 import { registerVmLifecycleRoutes } from './vm-lifecycle.js';
 import { registerMonitoringRoutes } from './monitoring.js';
+import { registerVmGroupRoutes } from './vmgroups.js';
 import { registerVmRoutes } from './vms.js';
 import { registerVnetRoutes } from './vnets.js';
 
@@ -32,4 +33,5 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   registerMonitoringRoutes,
   registerVnetRoutes,
   registerImageRoutes,
+  registerVmGroupRoutes,
 ];

@@ -1,7 +1,7 @@
 import type { Caller } from '../../../controller/caller.js';
 import { templateFromInput } from '../../../controller/template-input.js';
 import type { Template } from '../../../domain/template/types.js';
-import { Chmod, Chown, Done, IdParams, Rename, TemplateUpdate } from '../../../protocol/common.js';
+import { Chmod, Chown, Done, IdParams, Lock, Rename, TemplateUpdate } from '../../../protocol/common.js';
 import type { RestApp } from '../app.js';
 import { callerOf } from '../request-context.js';
 
@@ -23,13 +23,17 @@ export interface OwnedRoutes {
   readonly chown?: OwnedRoute<[owner: Chown]>;
   /** POST …/:id/chmod */
   readonly chmod?: OwnedRoute<[octet: string]>;
+  /** POST …/:id/lock */
+  readonly lock?: OwnedRoute<[level: number, test: boolean]>;
+  /** POST …/:id/unlock */
+  readonly unlock?: OwnedRoute<[]>;
   /** DELETE …/:id */
   readonly delete?: OwnedRoute<[]>;
 }
 
 /**
- * The routes every owned object has in common (template, rename, chown, chmod, delete), registered
- * in that order, only those given; each answers `{ ID }` with 200.
+ * The routes every owned object has in common (template, rename, chown, chmod, lock, unlock,
+ * delete), registered in that order, only those given; each answers `{ ID }` with 200.
  */
 export function registerOwnedRoutes(app: RestApp, options: OwnedRoutes): void {
   const { tags } = options;
@@ -87,6 +91,31 @@ export function registerOwnedRoutes(app: RestApp, options: OwnedRoutes): void {
       { schema: { tags, summary: chmod.summary, params: IdParams, body: Chmod, response: { 200: Done } } },
       async (request) => {
         await chmod.run(callerOf(request), request.params.id, request.body.octet);
+        return { ID: request.params.id };
+      },
+    );
+  }
+
+  const lock = options.lock;
+  if (lock !== undefined) {
+    app.post(
+      `${base}/lock`,
+      { schema: { tags, summary: lock.summary, params: IdParams, body: Lock, response: { 200: Done } } },
+      async (request) => {
+        const body = request.body ?? {};
+        await lock.run(callerOf(request), request.params.id, body.level ?? 1, body.test ?? false);
+        return { ID: request.params.id };
+      },
+    );
+  }
+
+  const unlock = options.unlock;
+  if (unlock !== undefined) {
+    app.post(
+      `${base}/unlock`,
+      { schema: { tags, summary: unlock.summary, params: IdParams, response: { 200: Done } } },
+      async (request) => {
+        await unlock.run(callerOf(request), request.params.id);
         return { ID: request.params.id };
       },
     );
