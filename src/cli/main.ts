@@ -8,6 +8,7 @@ import { imageNoun } from './images.js';
 import { processIo, runCli } from './program.js';
 import { templateNoun } from './template.js';
 import { userNoun } from './users.js';
+import { vmGroupNoun } from './vmgroups.js';
 import { vmTemplateNoun } from './vmtemplates.js';
 import { vmNoun } from './vms.js';
 import { vnetNoun } from './vnets.js';
@@ -26,6 +27,7 @@ process.exitCode = await runCli(
     vmNoun,
     vnetNoun,
     imageNoun,
+    vmGroupNoun,
   ],
   processIo(),
 );
