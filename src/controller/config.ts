@@ -6,6 +6,7 @@ import {
   parseMonitoringPolicy,
   type MonitoringPolicy,
 } from '../domain/monitoring/index.js';
+import { DEFAULT_SCHEDULER_CONFIG, parseSchedulerConfig, type SchedulerConfig } from '../scheduler/config.js';
 
 /** Effective nimbusd settings: command-line flags over `HOME/nimbusd.json` over defaults. */
 export interface DaemonConfig {
@@ -31,6 +32,8 @@ export interface DaemonConfig {
   readonly maxUploadBytes: number;
   /** Retention and downsampling of monitoring samples, agents' report intervals. */
   readonly monitoring: MonitoringPolicy;
+  /** Placement policies, limits and the pending timeout (sched.conf). */
+  readonly scheduler: SchedulerConfig;
 }
 
 export const CONFIG_FILE = 'nimbusd.json';
@@ -47,6 +50,7 @@ export const DEFAULTS = {
   credentialCacheMs: 60_000,
   maxUploadBytes: 64 * 1024 ** 3,
   monitoring: DEFAULT_MONITORING_POLICY,
+  scheduler: DEFAULT_SCHEDULER_CONFIG,
 } as const;
 
 export type ConfigOverrides = Partial<Omit<DaemonConfig, 'home' | 'datastoreLocation'>>;
@@ -81,6 +85,7 @@ export async function loadConfig(home: string, overrides: ConfigOverrides): Prom
     credentialCacheMs: integer(merged, 'credentialCacheMs', 0, 3_600_000),
     maxUploadBytes: integer(merged, 'maxUploadBytes', 1, Number.MAX_SAFE_INTEGER),
     monitoring: parseMonitoringPolicy(merged.monitoring),
+    scheduler: parseSchedulerConfig(merged.scheduler),
   };
   if (config.db !== 'sqlite' && !/^postgres(ql)?:\/\//.test(config.db)) {
     throw new NimbusError(

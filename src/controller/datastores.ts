@@ -82,6 +82,11 @@ export class DatastoreService {
     });
   }
 
+  /** Measures a datastore's capacity now (the scheduler's view of system datastores). */
+  async measure(ds: DatastoreRecord): Promise<DatastoreRecord> {
+    return (await this.view(ds)).datastore;
+  }
+
   async get(caller: Caller, id: number): Promise<DatastoreView> {
     const ds = await this.ctx.store.datastores.get(id);
     this.ctx.authorize(caller, { operation: 'USE', object: datastoreAuthObject(ds) }, 'one.datastore.info');

@@ -3,11 +3,12 @@
  * them), and whether a host is allowed for a VM of a role.
  *
  * - `HOST_AFFINED` / `HOST_ANTI_AFFINED`: static host lists, checked with the requirements.
- * - Role `POLICY = AFFINED`: once a VM of the role is placed, the others go to a host that holds
- *   one. The first (the leader) needs room for all the role's pending VMs, which follow it at once.
+ * - Role `POLICY = AFFINED` and group `AFFINED = "a, b"` make affined sets (OpenNebula's
+ *   `VMGroupXML` affined sets): all VMs of the set go to the hosts where VMs of the set already
+ *   run; when none runs, the first (the leader) needs room for every pending VM of the set, and
+ *   the others follow it at once.
  * - Role `POLICY = ANTI_AFFINED`: no two VMs of the role share a host.
- * - Group `AFFINED = "a, b"`: a VM of `a` goes where a VM of `b` is, once one is placed (and the
- *   other way round). Group `ANTI_AFFINED = "a, b"`: never on a host with a VM of the other role.
+ * - Group `ANTI_AFFINED = "a, b"`: a VM of `a` never shares a host with a VM of `b`.
  */
 import type { SchedGroup, SchedRole, SchedVm } from './model.js';
 
@@ -16,8 +17,9 @@ export class RoleState {
   readonly hosts = new Map<number, number>();
   /** VM id → host id, for members that are placed. */
   readonly where = new Map<number, number>();
-  readonly affinedWith: RoleState[] = [];
   readonly antiAffinedWith: RoleState[] = [];
+  /** The affined set the role belongs to, if any. */
+  set: AffinedSet | undefined;
   /** Pending members of this pass, in dispatch order. */
   readonly pending: SchedVm[] = [];
   readonly hostAffined: ReadonlySet<number>;
@@ -73,34 +75,55 @@ export class RoleState {
   vmRule(hostId: number, vmId: number): string | null {
     if (this.role.policy === 'ANTI_AFFINED' && this.countOn(hostId, vmId) > 0)
       return `${cap(this.label)} is ANTI_AFFINED and a VM of the role runs on this host.`;
-    if (this.role.policy === 'AFFINED' && this.placedBesides(vmId) > 0 && this.countOn(hostId, vmId) === 0)
-      return `${cap(this.label)} is AFFINED: its VMs run on host ${this.hostsBesides(vmId).join(', ')}.`;
     for (const other of this.antiAffinedWith) {
       if (other.countOn(hostId, vmId) > 0)
         return `Roles "${this.role.name}" and "${other.role.name}" are ANTI_AFFINED and a VM of "${other.role.name}" runs on this host.`;
     }
-    for (const other of this.affinedWith) {
-      if (other.placedBesides(vmId) > 0 && other.countOn(hostId, vmId) === 0)
-        return `Roles "${this.role.name}" and "${other.role.name}" are AFFINED: VMs of "${other.role.name}" run on host ${other.hostsBesides(vmId).join(', ')}.`;
-    }
+    const set = this.set;
+    if (set !== undefined && set.placedBesides(vmId) > 0 && set.countOn(hostId, vmId) === 0)
+      return `${set.label} are AFFINED: they run on host ${set.hostsBesides(vmId).join(', ')}.`;
     return null;
   }
 
-  /**
-   * Hosts the VM is confined to by an AFFINED rule with VMs already placed, or undefined when
-   * it may go anywhere the other rules allow.
-   */
+  /** Hosts the VM is confined to by its affined set, or undefined when it may go anywhere. */
   confinedTo(vmId: number): number[] | undefined {
-    if (this.role.policy === 'AFFINED' && this.placedBesides(vmId) > 0) return this.hostsBesides(vmId);
-    for (const other of this.affinedWith) {
-      if (other.placedBesides(vmId) > 0) return other.hostsBesides(vmId);
-    }
-    return undefined;
+    const set = this.set;
+    return set !== undefined && set.placedBesides(vmId) > 0 ? set.hostsBesides(vmId) : undefined;
   }
 
-  /** True when the VM opens an AFFINED role: it must find room for every pending member. */
+  /** True when the VM opens its affined set: it must find room for every pending member. */
   isLeader(vmId: number): boolean {
-    return this.role.policy === 'AFFINED' && this.placedBesides(vmId) === 0 && this.pending.length > 1;
+    const set = this.set;
+    return set !== undefined && set.placedBesides(vmId) === 0 && set.pending().length > 1;
+  }
+}
+
+/** Roles whose VMs must share hosts: an AFFINED role, or roles joined by `AFFINED` rules. */
+export class AffinedSet {
+  constructor(readonly roles: readonly RoleState[]) {}
+
+  get label(): string {
+    const g = this.roles[0]!.group;
+    const names = this.roles.map((r) => `"${r.role.name}"`).join(', ');
+    return `VMs of ${this.roles.length === 1 ? 'role' : 'roles'} ${names} of VM group ${g.id} "${g.name}"`;
+  }
+
+  countOn(hostId: number, vmId: number): number {
+    return this.roles.reduce((n, r) => n + r.countOn(hostId, vmId), 0);
+  }
+
+  placedBesides(vmId: number): number {
+    return this.roles.reduce((n, r) => n + r.placedBesides(vmId), 0);
+  }
+
+  hostsBesides(vmId: number): number[] {
+    return [...new Set(this.roles.flatMap((r) => r.hostsBesides(vmId)))].sort((a, b) => a - b);
+  }
+
+  /** Pending VMs of the set not placed yet, in dispatch order. */
+  pending(): SchedVm[] {
+    const all = this.roles.flatMap((r) => r.pending.filter((v) => !r.where.has(v.id)));
+    return all.sort((a, b) => b.priority - a.priority || a.id - b.id);
   }
 }
 
@@ -123,20 +146,43 @@ export function roleStates(
       }
       states.set(roleKey(group.id, role.name), state);
     }
-    const link = (lists: readonly (readonly string[])[], pick: (s: RoleState) => RoleState[]): void => {
-      for (const list of lists) {
-        for (const a of list) {
-          for (const b of list) {
-            if (a === b) continue;
-            const sa = states.get(roleKey(group.id, a));
-            const sb = states.get(roleKey(group.id, b));
-            if (sa !== undefined && sb !== undefined && !pick(sa).includes(sb)) pick(sa).push(sb);
-          }
+    const byName = (name: string) => states.get(roleKey(group.id, name));
+    for (const list of group.antiAffined) {
+      for (const a of list) {
+        for (const b of list) {
+          const sa = byName(a);
+          const sb = byName(b);
+          if (a !== b && sa !== undefined && sb !== undefined && !sa.antiAffinedWith.includes(sb))
+            sa.antiAffinedWith.push(sb);
         }
       }
+    }
+    // Affined sets: each AFFINED role alone, merged with every role an AFFINED rule joins it to.
+    const parent = new Map<string, string>();
+    const find = (n: string): string => {
+      const p = parent.get(n) ?? n;
+      if (p === n) return n;
+      const root = find(p);
+      parent.set(n, root);
+      return root;
     };
-    link(group.affined, (s) => s.affinedWith);
-    link(group.antiAffined, (s) => s.antiAffinedWith);
+    const inSet = new Set(group.roles.filter((r) => r.policy === 'AFFINED').map((r) => r.name));
+    for (const list of group.affined) {
+      for (const name of list) inSet.add(name);
+      for (const name of list.slice(1)) parent.set(find(name), find(list[0]!));
+    }
+    const sets = new Map<string, RoleState[]>();
+    for (const name of inSet) {
+      const state = byName(name);
+      if (state === undefined) continue;
+      const members = sets.get(find(name)) ?? [];
+      members.push(state);
+      sets.set(find(name), members);
+    }
+    for (const members of sets.values()) {
+      const set = new AffinedSet(members);
+      for (const m of members) m.set = set;
+    }
   }
   return states;
 }

@@ -12,7 +12,8 @@
  * docs/decisions/scheduler.md). Requirements are evaluated on the snapshot, as OpenNebula does,
  * and again on the live figures when they read one of those.
  */
-import { RoleState, roleKey, roleStates } from './affinity.js';
+import type { RoleState } from './affinity.js';
+import { roleKey, roleStates } from './affinity.js';
 import {
   compileRank,
   compileRequirement,
@@ -386,12 +387,12 @@ export class SchedulingPass {
       }
       placements.push(placement);
       done.add(vm.id);
-      // The first VM of an AFFINED role found room for all of it: the others follow now, before
+      // The first VM of an affined set found room for all of it: the others follow now, before
       // other VMs take that room.
-      const role = this.#roleOf(vm);
-      if (role !== undefined && role.role.policy === 'AFFINED') {
-        for (const follower of role.pending) {
-          if (done.has(follower.id) || role.where.has(follower.id)) continue;
+      const set = this.#roleOf(vm)?.set;
+      if (set !== undefined) {
+        for (const follower of set.pending()) {
+          if (done.has(follower.id)) continue;
           if (placements.length >= this.#options.maxDispatch) break;
           const p = this.#dispatch(follower);
           if (p !== null) {
@@ -546,11 +547,10 @@ export class SchedulingPass {
   // ---- dispatch --------------------------------------------------------------------------------
 
   #demand(vm: SchedVm, role: RoleState | undefined): { cpu: number; mem: number } {
-    if (role === undefined || !role.isLeader(vm.id)) return { cpu: vm.cpu, mem: vm.mem };
+    if (role?.set === undefined || !role.isLeader(vm.id)) return { cpu: vm.cpu, mem: vm.mem };
     let cpu = 0;
     let mem = 0;
-    for (const m of role.pending) {
-      if (role.where.has(m.id) && m.id !== vm.id) continue;
+    for (const m of role.set.pending()) {
       cpu += m.cpu;
       mem += m.mem;
     }

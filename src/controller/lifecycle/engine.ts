@@ -34,8 +34,6 @@ import {
   type VmEventKind,
 } from '../../domain/vm/index.js';
 import type { HistoryRecord, VmRecord } from '../../domain/vm/record.js';
-import { compileRequirement, type Lookup } from '../../scheduler/expressions.js';
-import { hostLookup } from '../../scheduler/host-lookup.js';
 import type { AgentCapabilities, MonitorVms, Operation, OperationResult } from '../../protocol/agent.js';
 import type { Repositories } from '../../store/index.js';
 import type { VmOperationRow } from '../../store/repositories/operations.js';
@@ -43,7 +41,7 @@ import type { Caller } from '../caller.js';
 import type { ControllerContext } from '../context.js';
 import { hostAuthObject } from '../hosts.js';
 import { ownedAuthObject } from '../ownership.js';
-import { prepareAttachment } from '../vm-allocate.js';
+import { prepareAttachment, resolveAutoNics } from '../vm-allocate.js';
 import { applyStep, type StepInput } from './apply.js';
 import { allocationOf } from './capacity.js';
 import type { PendingChange } from './changes.js';
@@ -108,9 +106,6 @@ export interface StepAnswer {
 
 const INTERNAL: Actor = { uid: 0, gid: 0, requestId: -1 };
 
-/** Deploys one placement pass starts at most. */
-const PLACEMENT_BATCH = 200;
-
 function capsOf(c: AgentCapabilities | undefined): DriverCaps {
   return c === undefined
     ? DEFAULT_DRIVER_CAPS
@@ -139,13 +134,15 @@ export class LifecycleEngine {
   readonly #sent = new Map<string, number>();
   readonly #lostTimers = new Map<number, NodeJS.Timeout>();
   #sweepTimer: NodeJS.Timeout | undefined;
-  #placementQueued = false;
-  #placementRunning: Promise<void> | undefined;
   #stopped = false;
   /** Called after each committed step (tests, the scheduler issue's event loop). */
   onStep: (vm: VmRecord, plan: ActionPlan) => void = () => undefined;
-  /** A placeholder placement (first enabled host with capacity) runs when true. */
+  /** Placement passes are asked for when true (the scheduler service sets the hooks below). */
   placement = true;
+  /** Set by the scheduler service: asks for a pass soon. */
+  onPlacementNeeded: () => void = () => undefined;
+  /** Set by the scheduler service: the pass running or queued, if any (for idle()). */
+  placementWork: () => Promise<void> | undefined = () => undefined;
 
   constructor(
     private readonly ctx: ControllerContext,
@@ -177,7 +174,7 @@ export class LifecycleEngine {
     if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer);
     for (const t of this.#lostTimers.values()) clearTimeout(t);
     await Promise.allSettled([...this.#queues.values()]);
-    await this.#placementRunning;
+    await this.placementWork();
     await this.logs.flush();
   }
 
@@ -185,8 +182,8 @@ export class LifecycleEngine {
   async idle(): Promise<void> {
     for (;;) {
       const pending = [...this.#queues.values()];
-      const placement = this.#placementRunning;
-      if (pending.length === 0 && placement === undefined && !this.#placementQueued) return;
+      const placement = this.placementWork();
+      if (pending.length === 0 && placement === undefined) return;
       await Promise.allSettled([...pending, placement]);
       await new Promise((r) => setImmediate(r));
     }
@@ -923,94 +920,103 @@ export class LifecycleEngine {
     );
   }
 
-  // ---- placeholder placement ---------------------------------------------------------------------
+  // ---- placement: the scheduler service decides, the engine deploys --------------------------
 
-  /** Asks for a placement pass soon (the scheduler issue replaces this with match-making). */
+  /** Asks the scheduler for a pass soon (a VM became PENDING, capacity freed, a host appeared). */
   kickPlacement(): void {
-    if (!this.placement || this.#stopped || this.#placementQueued) return;
-    this.#placementQueued = true;
-    setImmediate(() => {
-      this.#placementQueued = false;
-      if (this.#placementRunning !== undefined) {
-        void this.#placementRunning.then(() => this.kickPlacement());
-        return;
-      }
-      this.#placementRunning = this.#place()
-        .catch((e: unknown) => this.ctx.log.error({ err: e }, 'placement pass failed'))
-        .finally(() => {
-          this.#placementRunning = undefined;
-        });
-    });
+    if (!this.placement || this.#stopped) return;
+    this.onPlacementNeeded();
   }
 
   /**
-   * Placeholder placement: each PENDING VM (by id) goes to the first MONITORED host, in host id
-   * order, that has room for it under MAX_CPU / MAX_MEM, in a cluster the VM may use, with an
-   * enabled system datastore in that cluster.
+   * Deploys (or, for a RESCHED VM, migrates) a VM where the scheduler placed it, in one step:
+   * the host, datastore and capacity are checked again in the transaction, leases are taken for
+   * `NETWORK_MODE = "auto"` NICs, and SCHED_MESSAGE is cleared. False when the VM or the host
+   * moved on meanwhile (the next pass looks again).
    */
-  async #place(): Promise<void> {
-    const store = this.ctx.store;
-    // Uncached: every VM passes through PENDING once; the API's list cache need not hold them all.
-    const pending = await store.vms.list({ state: VmState.PENDING }, { limit: 100_000, uncached: true });
-    if (pending.items.length === 0) return;
-    const hosts = (await store.hosts.list({ state: 2 }, { limit: 1_000_000 })).items;
-    const datastores = (await store.datastores.list(undefined, { limit: 100_000 })).items.filter(
-      (d) => d.type === 1 && d.state === 0,
-    );
-    const free = new Map(
-      hosts.map((h) => [
-        h.id,
-        { cpu: h.share.maxCpu - h.share.cpuUsage, mem: h.share.maxMem - h.share.memUsage },
-      ]),
-    );
-    const clusters = new Map(
-      (await store.clusters.list(undefined, { limit: 100_000 })).items.map((c) => [c.id, c]),
-    );
-    const lookups = new Map(hosts.map((h) => [h.id, hostLookup(h, clusters.get(h.clusterId))]));
-    const compiled = new Map<string, ((lookup: Lookup) => boolean) | null>();
-    const deploys: Promise<unknown>[] = [];
-    for (const vm of pending.items) {
-      if (this.#stopped) break;
-      // A bounded batch per pass: driver results and API requests are not starved behind
-      // thousands of queued deploy transactions; the next pass takes the rest.
-      if (deploys.length >= PLACEMENT_BATCH) {
-        this.kickPlacement();
-        break;
-      }
-      const requirement = requirementOf(vm, compiled);
-      const alloc = allocationOf(vm.template);
-      for (const host of hosts) {
-        if (requirement !== null && !requirement(lookups.get(host.id)!)) continue;
-        const room = free.get(host.id)!;
-        if (alloc.cpu > room.cpu || alloc.mem > room.mem) continue;
-        const ds = datastores.find((d) => d.clusters.includes(host.clusterId));
-        if (ds === undefined) continue;
-        room.cpu -= alloc.cpu;
-        room.mem -= alloc.mem;
-        const target: PlacementTarget = {
-          hostId: host.id,
-          hostname: host.name,
-          clusterId: host.clusterId,
-          vmMad: host.vmMad,
-          tmMad: ds.tmMad,
-          dsId: ds.id,
-        };
-        deploys.push(
-          this.#step(vm.id, INTERNAL, async (_tx, fresh, _history, lvm) => {
-            if (fresh.state !== VmState.PENDING) return null;
-            const plan = planAction(lvm, 'deploy', {
-              target,
-              driver: capsOf(this.sink.capabilities(host.id)),
-            });
-            return plan.ok ? { plan: plan.value } : null;
-          }).catch((e: unknown) =>
-            this.ctx.log.warn({ vm: vm.id, host: host.id, err: e }, 'placement deploy failed'),
-          ),
+  async place(
+    owner: Caller,
+    placement: {
+      readonly vmId: number;
+      readonly hostId: number;
+      readonly dsId: number;
+      readonly nics: readonly { readonly nicId: number; readonly networkId: number }[];
+      readonly resched: boolean;
+    },
+    options: { readonly live: boolean } = { live: false },
+  ): Promise<boolean> {
+    if (this.#stopped) return false;
+    let placed = false;
+    await this.#step(placement.vmId, INTERNAL, async (tx, fresh, _history, lvm) => {
+      if (placement.resched ? !fresh.resched : fresh.state !== VmState.PENDING) return null;
+      const host = await tx.hosts.find(placement.hostId);
+      const ds = await tx.datastores.find(placement.dsId);
+      if (host === undefined || ds === undefined || (host.state !== 1 && host.state !== 2)) return null;
+      const alloc = allocationOf(fresh.template);
+      if (
+        alloc.cpu > host.share.maxCpu - host.share.cpuUsage ||
+        alloc.mem > host.share.maxMem - host.share.memUsage
+      ) {
+        this.ctx.log.debug(
+          { vm: fresh.id, host: host.id },
+          `Host ${host.id} no longer meets requirements for VM ${fresh.id}`,
         );
-        break;
+        return null;
       }
-    }
-    await Promise.all(deploys);
+      const target: PlacementTarget = {
+        hostId: host.id,
+        hostname: host.name,
+        clusterId: host.clusterId,
+        vmMad: host.vmMad,
+        tmMad: ds.tmMad,
+        dsId: ds.id,
+      };
+      const action = placement.resched ? (options.live ? 'live-migrate' : 'migrate') : 'deploy';
+      const plan = planAction(lvm, action, { target, driver: capsOf(this.sink.capabilities(host.id)) });
+      if (!plan.ok) return null;
+      const withNics = await resolveAutoNics(tx, this.ctx, owner, fresh, placement.nics);
+      const { SCHED_MESSAGE: _cleared, ...userTemplate } = withNics.userTemplate;
+      placed = true;
+      return { plan: plan.value, input: { vm: { ...withNics, userTemplate } } };
+    });
+    return placed;
+  }
+
+  /** Writes SCHED_MESSAGE into a PENDING VM's user template (`one.vm.update … 1` in OpenNebula). */
+  async setSchedMessage(vmId: number, message: string): Promise<void> {
+    if (this.#stopped) return;
+    await this.#serialize(vmId, () =>
+      this.ctx.store.transaction(
+        async (tx) => {
+          const vm = await tx.vms.find(vmId);
+          if (vm === undefined || vm.state !== VmState.PENDING) return;
+          if (getSingle(vm.userTemplate, 'SCHED_MESSAGE') === message) return;
+          await tx.vms.update({ ...vm, userTemplate: setSingle(vm.userTemplate, 'SCHED_MESSAGE', message) });
+        },
+        { retries: 5 },
+      ),
+    );
+  }
+
+  /** SCHED_PENDING_TIMEOUT: a PENDING VM the scheduler cannot place goes to HOLD, saying why. */
+  async holdPending(vmId: number, message: string): Promise<boolean> {
+    if (this.#stopped) return false;
+    let held = false;
+    await this.#step(vmId, INTERNAL, async (_tx, fresh, _history, lvm) => {
+      if (fresh.state !== VmState.PENDING) return null;
+      const plan = planAction(lvm, 'hold', { driver: DEFAULT_DRIVER_CAPS });
+      if (!plan.ok) return null;
+      held = true;
+      return {
+        plan: plan.value,
+        input: { vm: { ...fresh, userTemplate: setSingle(fresh.userTemplate, 'SCHED_MESSAGE', message) } },
+      };
+    });
+    if (held)
+      void this.logs.append(vmId, [
+        { module: 'VM', level: 'I', message: `Held by the scheduler: ${message}` },
+      ]);
+    return held;
   }
 }
 
@@ -1028,26 +1034,4 @@ function isShutdown(lcm: number): boolean {
   return (
     lcm === LcmState.SHUTDOWN || lcm === LcmState.SHUTDOWN_POWEROFF || lcm === LcmState.SHUTDOWN_UNDEPLOY
   );
-}
-
-/**
- * The VM's host requirement: AUTOMATIC_REQUIREMENTS & (SCHED_REQUIREMENTS), compiled once per
- * distinct text in a pass; null when there is none. One that does not compile matches no host
- * (templates are checked when written, so only a VM from before that check can have one).
- */
-function requirementOf(
-  vm: VmRecord,
-  cache: Map<string, ((lookup: Lookup) => boolean) | null>,
-): ((lookup: Lookup) => boolean) | null {
-  const automatic = getSingle(vm.template, 'AUTOMATIC_REQUIREMENTS') ?? '';
-  const user =
-    getSingle(vm.userTemplate, 'SCHED_REQUIREMENTS') ?? getSingle(vm.template, 'SCHED_REQUIREMENTS') ?? '';
-  const parts = [automatic, user].filter((p) => p.trim() !== '');
-  if (parts.length === 0) return null;
-  const text = parts.length === 1 ? parts[0]! : `(${parts[0]!}) & (${parts[1]!})`;
-  if (!cache.has(text)) {
-    const c = compileRequirement(text);
-    cache.set(text, c.ok ? c.value.test : () => false);
-  }
-  return cache.get(text)!;
 }

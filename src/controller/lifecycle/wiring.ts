@@ -6,6 +6,8 @@ import type { MonitorHost, MonitorVms } from '../../protocol/agent.js';
 import { EmbeddedAgents } from '../agents/embedded.js';
 import { AgentHub, type HubIntervals } from '../agents/hub.js';
 import type { ControllerContext } from '../context.js';
+import { SchedulerService } from '../scheduler/service.js';
+import { vmGroupsForScheduler } from '../scheduler/groups.js';
 import { LifecycleEngine } from './engine.js';
 
 export interface MonitoringIntake {
@@ -20,7 +22,7 @@ export interface LifecycleOptions {
   readonly monitoring?: MonitoringIntake;
   /** Validate in-memory agent messages (default true). */
   readonly validate?: boolean;
-  /** Run the placeholder placement (default true). */
+  /** Run the scheduler (default true). */
   readonly placement?: boolean;
 }
 
@@ -28,6 +30,7 @@ export interface Lifecycle {
   readonly hub: AgentHub;
   readonly engine: LifecycleEngine;
   readonly embedded: EmbeddedAgents;
+  readonly scheduler: SchedulerService;
   close(): Promise<void>;
 }
 
@@ -59,7 +62,9 @@ export async function startLifecycle(ctx: ControllerContext, options: LifecycleO
   wired.engine = engine;
   ctx.events.imageCopyEnded = (imageId, ok) => void engine.imageCopyEnded(imageId, ok);
   engine.placement = options.placement ?? true;
+  const scheduler = new SchedulerService(ctx, engine, ctx.config.scheduler, vmGroupsForScheduler);
   const embedded = new EmbeddedAgents(ctx, hub, { validate: options.validate ?? true });
+  if (engine.placement) scheduler.start();
   await engine.start();
   const hosts = await embedded.sync();
   // Hosts whose agent is a separate process: ERROR unless it connects within the interval.
@@ -68,9 +73,12 @@ export async function startLifecycle(ctx: ControllerContext, options: LifecycleO
     hub,
     engine,
     embedded,
+    scheduler,
     async close() {
-      // Agents first: results that arrive while they stop are still applied; then the engine
-      // finishes its queued steps and flushes vm.log.
+      // The scheduler's last pass deploys through the engine; then agents: results that arrive
+      // while they stop are still applied; then the engine finishes its queued steps and flushes
+      // vm.log.
+      await scheduler.stop();
       await embedded.close();
       hub.close();
       await engine.stop();

@@ -16,6 +16,8 @@ export interface VmFilter extends OwnedFilter {
   readonly stateNot?: number;
   readonly lcmState?: number | readonly number[];
   readonly hostId?: number;
+  /** Only VMs flagged (or not) for rescheduling. */
+  readonly resched?: boolean;
 }
 
 /** The few columns monitoring needs per report (no template decoded, nothing cached). */
@@ -80,6 +82,7 @@ function where(eb: Where, f: VmFilter): Expression<SqlBool>[] {
   if (f.stateNot !== undefined) conditions.push(eb('state', '<>', f.stateNot));
   if (f.lcmState !== undefined) conditions.push(oneOrMany(eb, 'lcm_state', f.lcmState));
   if (f.hostId !== undefined) conditions.push(eb('host_id', '=', f.hostId));
+  if (f.resched !== undefined) conditions.push(eb('resched', '=', toFlag(f.resched)));
   return conditions;
 }
 

@@ -26,7 +26,8 @@ describe('monitoring-driven states', { timeout: 120_000 }, () => {
   }
 
   async function runningVm(): Promise<{ vm: number; host: number }> {
-    const vm = await probe.create();
+    // Striping spreads VMs: keep them off the hosts that inject failures.
+    const vm = await probe.create(false, 'SCHED_REQUIREMENTS = "!(NAME = \\"fail-*\\")"');
     const running = await probe.until('placed and RUNNING', async () => {
       const s = await probe.state(vm);
       return s.key === 'RUNNING' ? s : undefined;
@@ -35,7 +36,7 @@ describe('monitoring-driven states', { timeout: 120_000 }, () => {
     return { vm, host: history[history.length - 1]!.HID };
   }
 
-  it('places a PENDING VM by itself (placeholder placement) and serves its samples', async () => {
+  it('places a PENDING VM by itself (the scheduler) and serves its samples', async () => {
     const { vm, host } = await runningVm();
     const samples = await probe.until('a VM sample', async () => {
       const r = await t.admin('GET', `/api/v1/vms/${vm}/monitoring`);

@@ -108,8 +108,13 @@ export class LifecycleProbe {
     }).then((s) => s.key);
   }
 
-  async create(hold = false): Promise<number> {
-    const r = await this.t.admin('POST', `/api/v1/vms${hold ? '?hold=true' : ''}`, VM_TEMPLATE);
+  /** A VM from VM_TEMPLATE plus `extra` template lines. */
+  async create(hold = false, extra = ''): Promise<number> {
+    const r = await this.t.admin(
+      'POST',
+      `/api/v1/vms${hold ? '?hold=true' : ''}`,
+      `${VM_TEMPLATE}\n${extra}`,
+    );
     assert.equal(r.status, 201, JSON.stringify(r.body));
     return r.body.ID;
   }

@@ -346,6 +346,37 @@ describe('VM groups', () => {
   });
 });
 
+describe('VM groups: AFFINED rules between roles make one set', () => {
+  const g = (running: number[] = []) =>
+    group(0, {
+      roles: [
+        { name: 'a', policy: 'NONE', hostAffined: [], hostAntiAffined: [], vms: [1, 2, ...running] },
+        { name: 'b', policy: 'NONE', hostAffined: [], hostAntiAffined: [], vms: [3] },
+      ],
+      affined: [['a', 'b']],
+    });
+  const vms = [1, 2, 3].map((id) => vm(id, { group: { groupId: 0, role: id === 3 ? 'b' : 'a' } }));
+
+  it('places every VM of the set on one host when none runs yet', () => {
+    const r = schedule(input({ vms, hosts: [host({ id: 0 }), host({ id: 1 })], groups: [g()] }), options());
+    assert.equal(new Set(Object.values(where(r))).size, 1);
+    assert.equal(r.placements.length, 3);
+  });
+
+  it('confines the set to the hosts where a VM of it runs', () => {
+    const r = schedule(
+      input({
+        vms,
+        hosts: [host({ id: 0, vms: [9] }), host({ id: 1 })],
+        groups: [g([9])],
+        placedVms: new Map([[9, 0]]),
+      }),
+      options(),
+    );
+    assert.deepEqual(where(r), { 1: 0, 2: 0, 3: 0 });
+  });
+});
+
 describe('dispatch order and limits', () => {
   it('dispatches by USER_PRIORITY, then by lower id', () => {
     const r = schedule(
