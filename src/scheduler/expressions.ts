@@ -129,6 +129,12 @@ function describe(t: Token): string {
 
 /** `fnmatch` without flags: `*`, `?`, `[abc]`, `[a-z]`, `[!a]`; `\` escapes. */
 export function wildcardMatch(pattern: string, value: string): boolean {
+  return wildcardMatcher(pattern)(value);
+}
+
+/** A matcher for one pattern, built once: a plain comparison when it has no wildcard. */
+export function wildcardMatcher(pattern: string): (value: string) => boolean {
+  if (!/[*?[\\]/.test(pattern)) return (value) => value === pattern;
   let re = '^';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
@@ -148,7 +154,8 @@ export function wildcardMatch(pattern: string, value: string): boolean {
       i = end;
     } else re += escapeRe(c);
   }
-  return new RegExp(`${re}$`, 's').test(value);
+  const compiled = new RegExp(`${re}$`, 's');
+  return (value) => compiled.test(value);
 }
 
 function escapeRe(c: string): string {
@@ -233,12 +240,12 @@ function comparison(cursor: Cursor): Test {
       return cmp(values[0]!) === true;
     };
   }
-  const pattern = operand.text;
+  const match = wildcardMatcher(operand.text);
   return (lookup) => {
     const values = lookup(name);
     if (values === undefined || values.length === 0) return false;
-    if (op === '@>') return values.some((v) => wildcardMatch(pattern, v));
-    const matches = wildcardMatch(pattern, values[0]!);
+    if (op === '@>') return values.some(match);
+    const matches = match(values[0]!);
     return op === '=' ? matches : !matches;
   };
 }

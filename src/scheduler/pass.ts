@@ -122,6 +122,23 @@ export interface PassResult {
   readonly evaluations: number;
 }
 
+/** The check each reason code fails, in the order OpenNebula counts hosts for SCHED_MESSAGE. */
+const STAGE_OF: Readonly<Record<HostReasonCode, number>> = {
+  HOST_STATE: 0,
+  CURRENT_HOST: 0,
+  PERMISSION: 1,
+  CPU: 2,
+  MEMORY: 2,
+  AUTOMATIC_REQUIREMENTS: 3,
+  REQUIREMENTS: 3,
+  HOST_AFFINITY: 3,
+  VM_AFFINITY: 4,
+  DISPATCH_LIMIT: 5,
+  NO_DATASTORE: 6,
+  NO_NETWORK: 7,
+};
+const ELIGIBLE_STAGE = 8;
+
 // ---- live state --------------------------------------------------------------------------------
 
 class LiveHost {
@@ -329,12 +346,18 @@ export class SchedulingPass {
   readonly #dsRankText: string;
   readonly #netRankText: string;
   readonly #order: readonly SchedVm[];
+  /** Memos (off in the interpreted baseline): results per expression or owner, per host index. */
+  readonly #memo: boolean;
+  readonly #tests = new Map<string, Uint8Array>();
+  readonly #permits = new Map<string, Uint8Array>();
+  readonly #ranks = new Map<string, { values: Float64Array; versions: Int32Array }>();
   #evaluations = 0;
 
   constructor(input: SchedInput, options: SchedOptions) {
     this.#input = input;
     this.#options = options;
     this.#expr = new Expressions(options.compiled ?? true);
+    this.#memo = options.compiled ?? true;
     this.#hosts = input.hosts.map((h, i) => new LiveHost(h, i));
     this.#hosts.forEach((h, i) => this.#hostIndex.set(h.host.id, i));
     this.#datastores = input.datastores.map((d) => new LiveDatastore(d));
@@ -413,12 +436,7 @@ export class SchedulingPass {
         unplaced.push({ ...known, vmId: vm.id });
         continue;
       }
-      const e = this.explain(vm);
-      const entry: Unplaced = {
-        vmId: vm.id,
-        message: e.message === '' ? schedMessage.dispatch : e.message,
-        rejected: e.rejected,
-      };
+      const entry = this.#summarize(vm);
       if (key !== undefined) memo.set(key, entry);
       unplaced.push(entry);
     }
@@ -517,18 +535,69 @@ export class SchedulingPass {
 
   // ---- static checks ---------------------------------------------------------------------------
 
+  /** A requirement on the host's snapshot, memoized per expression and host. */
+  #holds(c: CompiledRequirement, h: LiveHost): boolean {
+    if (!this.#memo) return c.test(h.host.lookup);
+    let results = this.#tests.get(c.source);
+    if (results === undefined) {
+      results = new Uint8Array(this.#hosts.length);
+      this.#tests.set(c.source, results);
+    }
+    let r = results[h.index]!;
+    if (r === 0) {
+      r = c.test(h.host.lookup) ? 1 : 2;
+      results[h.index] = r;
+    }
+    return r === 1;
+  }
+
+  /** MANAGE on the host for the VM's owner, memoized per owner and host. */
+  #mayManage(vm: SchedVm, h: LiveHost): boolean {
+    if (!this.#memo) return this.#input.authorize(vm, 'MANAGE', h.host.auth);
+    const key = `${vm.uid}:${vm.gid}`;
+    let results = this.#permits.get(key);
+    if (results === undefined) {
+      results = new Uint8Array(this.#hosts.length);
+      this.#permits.set(key, results);
+    }
+    let r = results[h.index]!;
+    if (r === 0) {
+      r = this.#input.authorize(vm, 'MANAGE', h.host.auth) ? 1 : 2;
+      results[h.index] = r;
+    }
+    return r === 1;
+  }
+
+  /** A host's rank, memoized per expression and host until a placement changes the host. */
+  #rankOn(rank: CompiledRank, h: LiveHost): number {
+    if (!this.#memo) return rank.rank(h.lookup);
+    let memo = this.#ranks.get(rank.source);
+    if (memo === undefined) {
+      memo = {
+        values: new Float64Array(this.#hosts.length),
+        versions: new Int32Array(this.#hosts.length).fill(-1),
+      };
+      this.#ranks.set(rank.source, memo);
+    }
+    if (memo.versions[h.index] !== h.version) {
+      memo.values[h.index] = rank.rank(h.lookup);
+      memo.versions[h.index] = h.version;
+    }
+    return memo.values[h.index]!;
+  }
+
   /** The first static reason a host fails for the class (state, permission, requirements, host lists). */
   #staticReason(cls: HostClass, h: LiveHost): Reason<HostReasonCode> | null {
     const host = h.host;
     if (!SCHEDULABLE_HOST_STATES.has(host.state)) return hostReason.state(host.state);
-    if (!this.#input.authorize(cls.sample, 'MANAGE', host.auth)) return hostReason.permission();
+    if (!this.#mayManage(cls.sample, h)) return hostReason.permission();
     return this.#requirementReason(cls, h);
   }
 
   #requirementReason(cls: HostClass, h: LiveHost): Reason<HostReasonCode> | null {
-    if (cls.automatic !== null && !cls.automatic.test(h.host.lookup))
+    if (cls.automatic !== null && !this.#holds(cls.automatic, h))
       return hostReason.automatic(cls.automatic.source);
-    if (cls.requirement !== null && !cls.requirement.test(h.host.lookup))
+    if (cls.requirement !== null && !this.#holds(cls.requirement, h))
       return hostReason.requirements(cls.requirement.source);
     const rule = cls.role?.hostRule(h.host.id) ?? null;
     return rule === null ? null : hostReason.hostAffinity(rule);
@@ -566,7 +635,7 @@ export class SchedulingPass {
       const candidates = confined
         .map((id) => this.#hostIndex.get(id))
         .filter((i): i is number => i !== undefined && this.#passesStatic(cls, i))
-        .map((i) => ({ i, rank: cls.rank.rank(this.#hosts[i]!.lookup) }))
+        .map((i) => ({ i, rank: this.#rankOn(cls.rank, this.#hosts[i]!) }))
         .sort((a, b) => b.rank - a.rank || this.#hosts[a.i]!.host.id - this.#hosts[b.i]!.host.id);
       for (const c of candidates) {
         const p = this.#tryHost(vm, cls, this.#hosts[c.i]!, demand, c.rank);
@@ -580,7 +649,7 @@ export class SchedulingPass {
     for (let top = heap.pop(); top !== undefined; top = heap.pop()) {
       const h = this.#hosts[top.host]!;
       if (cls.dynamicRank && top.version !== h.version) {
-        heap.push({ rank: cls.rank.rank(h.lookup), host: top.host, id: top.id, version: h.version });
+        heap.push({ rank: this.#rankOn(cls.rank, h), host: top.host, id: top.id, version: h.version });
         continue;
       }
       // Capacity only shrinks during a pass: a host too small for every VM of the class is dropped.
@@ -599,7 +668,7 @@ export class SchedulingPass {
       for (let i = 0; i < this.#hosts.length; i++) {
         if (!this.#passesStatic(cls, i)) continue;
         const h = this.#hosts[i]!;
-        items.push({ rank: cls.rank.rank(h.lookup), host: i, id: h.host.id, version: h.version });
+        items.push({ rank: this.#rankOn(cls.rank, h), host: i, id: h.host.id, version: h.version });
       }
       cls.heap = new CandidateHeap(items);
     }
@@ -755,47 +824,8 @@ export class SchedulingPass {
       const message = schedMessage.expressionError('SCHED_DS_REQUIREMENTS', vm.dsRequirements, dsError.error);
       return { ...base, message, hosts: [], datastores: [], networks: [], rejected: {} };
     }
-    // Stages, in the order OpenNebula counts them for SCHED_MESSAGE.
-    const stages: HostReasonCode[][] = [
-      ['HOST_STATE', 'CURRENT_HOST'],
-      ['PERMISSION'],
-      ['CPU', 'MEMORY'],
-      ['AUTOMATIC_REQUIREMENTS', 'REQUIREMENTS', 'HOST_AFFINITY'],
-      ['VM_AFFINITY'],
-      ['DISPATCH_LIMIT'],
-      ['NO_DATASTORE'],
-      ['NO_NETWORK'],
-    ];
-    const passed = new Array<number>(stages.length).fill(0);
-    const rejected: Partial<Record<HostReasonCode, number>> = {};
-    const verdicts: HostVerdict[] = [];
-    const hostsReachingDs: LiveHost[] = [];
-    let firstAffinity: string | undefined;
-    let firstNic: number | undefined;
-    for (const h of this.#hosts) {
-      this.#evaluations++;
-      const reason = this.#hostReason(vm, cls, h, demand);
-      const stage = reason === null ? stages.length : stages.findIndex((s) => s.includes(reason.code));
-      for (let s = 0; s < stage; s++) passed[s]!++;
-      if (reason === null || reason.code === 'NO_DATASTORE' || reason.code === 'NO_NETWORK')
-        hostsReachingDs.push(h);
-      const common = { id: h.host.id, name: h.host.name, clusterId: h.host.clusterId };
-      if (reason !== null) {
-        rejected[reason.code] = (rejected[reason.code] ?? 0) + 1;
-        if (reason.code === 'VM_AFFINITY' && firstAffinity === undefined) firstAffinity = reason.text;
-        if (reason.code === 'NO_NETWORK' && firstNic === undefined)
-          firstNic = Number(/NIC (\d+)/.exec(reason.text)?.[1]);
-        verdicts.push({ ...common, verdict: 'rejected', reason });
-      } else {
-        const ds = this.#chooseDatastore(vm, h)!;
-        verdicts.push({
-          ...common,
-          verdict: 'eligible',
-          rank: cls.rank.rank(h.lookup),
-          datastoreId: ds.ds.id,
-        });
-      }
-    }
+    const survey = this.#survey(vm, cls, demand, true);
+    const verdicts = survey.verdicts;
     const eligible = verdicts.filter((v) => v.verdict === 'eligible');
     eligible.sort((a, b) => b.rank! - a.rank! || a.id - b.id);
     const best = eligible[0];
@@ -805,36 +835,124 @@ export class SchedulingPass {
         (a, b) =>
           verdictOrder(a.verdict) - verdictOrder(b.verdict) || (b.rank ?? 0) - (a.rank ?? 0) || a.id - b.id,
       );
-    const datastores = this.#explainDatastores(vm, dsCls, hostsReachingDs, best?.datastoreId);
+    const datastores = this.#explainDatastores(vm, dsCls, survey.reachingDs, best?.datastoreId);
     const networks = this.#explainNetworks(
       vm,
       best === undefined ? undefined : this.#hosts[this.#hostIndex.get(best.id)!],
     );
-    let message = '';
-    if (best === undefined) {
-      const enabled = passed[0]!;
-      if (enabled === 0)
-        message = vm.resched !== undefined ? schedMessage.rescheduleNowhere : schedMessage.noHosts;
-      else if (passed[1] === 0) message = schedMessage.noAuthorizedHost;
-      else if (passed[2] === 0) message = schedMessage.noCapacity;
-      else if (passed[3] === 0) message = schedMessage.requirements(requirements);
-      else if (passed[4] === 0) message = schedMessage.affinity(firstAffinity ?? '');
-      else if (passed[5] === 0) message = schedMessage.dispatch;
-      else if (passed[6] === 0)
-        message = this.#datastoreMessage(vm, dsCls, hostsReachingDs, base.dsRequirements);
-      else message = schedMessage.network(firstNic ?? 0);
-    }
     return {
       ...base,
-      message,
+      message: survey.message,
       hosts,
       datastores,
       networks,
-      rejected,
+      rejected: survey.rejected,
       ...(best !== undefined
         ? { choice: { hostId: best.id, dsId: best.datastoreId!, rank: best.rank! } }
         : {}),
     };
+  }
+
+  /** SCHED_MESSAGE and the rejection counts of a VM no host takes (no verdict list). */
+  #summarize(vm: SchedVm): Unplaced {
+    const cls = this.#classOf(vm);
+    if (cls.error !== undefined) return { vmId: vm.id, message: cls.error, rejected: {} };
+    const dsError = this.#expr.requirement(vm.dsRequirements);
+    if (!dsError.ok) {
+      const message = schedMessage.expressionError('SCHED_DS_REQUIREMENTS', vm.dsRequirements, dsError.error);
+      return { vmId: vm.id, message, rejected: {} };
+    }
+    const survey = this.#survey(vm, cls, this.#demand(vm, cls.role), false);
+    return {
+      vmId: vm.id,
+      message: survey.message === '' ? schedMessage.dispatch : survey.message,
+      rejected: survey.rejected,
+    };
+  }
+
+  /**
+   * Every host's first failing check for the VM. SCHED_MESSAGE follows OpenNebula's counting: the
+   * message names the furthest stage no host passed (state, permission, capacity, requirements,
+   * group rules, dispatch limit, datastore, network).
+   */
+  #survey(
+    vm: SchedVm,
+    cls: HostClass,
+    demand: { cpu: number; mem: number },
+    detail: boolean,
+  ): {
+    message: string;
+    rejected: Partial<Record<HostReasonCode, number>>;
+    verdicts: HostVerdict[];
+    reachingDs: LiveHost[];
+  } {
+    const rejected: Partial<Record<HostReasonCode, number>> = {};
+    const verdicts: HostVerdict[] = [];
+    const reachingDs: LiveHost[] = [];
+    let furthest = 0;
+    let firstAffinity: string | undefined;
+    let firstNic: number | undefined;
+    for (const h of this.#hosts) {
+      this.#evaluations++;
+      const reason = this.#hostReason(vm, cls, h, demand);
+      const stage = reason === null ? ELIGIBLE_STAGE : STAGE_OF[reason.code];
+      if (stage > furthest) furthest = stage;
+      if (stage >= STAGE_OF.NO_DATASTORE) reachingDs.push(h);
+      if (reason !== null) {
+        rejected[reason.code] = (rejected[reason.code] ?? 0) + 1;
+        if (reason.code === 'VM_AFFINITY' && firstAffinity === undefined) firstAffinity = reason.text;
+        if (reason.code === 'NO_NETWORK' && firstNic === undefined)
+          firstNic = Number(/NIC (\d+)/.exec(reason.text)?.[1]);
+      }
+      if (!detail) continue;
+      const common = { id: h.host.id, name: h.host.name, clusterId: h.host.clusterId };
+      if (reason !== null) verdicts.push({ ...common, verdict: 'rejected', reason });
+      else {
+        const ds = this.#chooseDatastore(vm, h)!;
+        verdicts.push({
+          ...common,
+          verdict: 'eligible',
+          rank: this.#rankOn(cls.rank, h),
+          datastoreId: ds.ds.id,
+        });
+      }
+    }
+    const requirements = combinedRequirement(vm.automaticRequirements, vm.requirements);
+    let message: string;
+    switch (furthest) {
+      case 0:
+        message = vm.resched !== undefined ? schedMessage.rescheduleNowhere : schedMessage.noHosts;
+        break;
+      case 1:
+        message = schedMessage.noAuthorizedHost;
+        break;
+      case 2:
+        message = schedMessage.noCapacity;
+        break;
+      case 3:
+        message = schedMessage.requirements(requirements);
+        break;
+      case 4:
+        message = schedMessage.affinity(firstAffinity ?? '');
+        break;
+      case 5:
+        message = schedMessage.dispatch;
+        break;
+      case 6:
+        message = this.#datastoreMessage(
+          vm,
+          this.#dsClassOf(vm),
+          reachingDs,
+          combinedRequirement(vm.automaticDsRequirements, vm.dsRequirements),
+        );
+        break;
+      case 7:
+        message = schedMessage.network(firstNic ?? 0);
+        break;
+      default:
+        message = '';
+    }
+    return { message, rejected, verdicts, reachingDs };
   }
 
   #hostReason(
@@ -846,7 +964,7 @@ export class SchedulingPass {
     const host = h.host;
     if (vm.resched !== undefined && vm.resched.hostId === host.id) return hostReason.currentHost();
     if (!SCHEDULABLE_HOST_STATES.has(host.state)) return hostReason.state(host.state);
-    if (!this.#input.authorize(cls.sample, 'MANAGE', host.auth)) return hostReason.permission();
+    if (!this.#mayManage(cls.sample, h)) return hostReason.permission();
     if (h.freeCpu < demand.cpu) return hostReason.cpu(demand.cpu, Math.max(0, h.freeCpu));
     if (h.freeMem < demand.mem) return hostReason.memory(demand.mem, Math.max(0, h.freeMem));
     const requirement = this.#requirementReason(cls, h);
