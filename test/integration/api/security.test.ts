@@ -364,6 +364,23 @@ describe('security sweeps over every registered route', () => {
       assert.deepEqual(failures, [], `${failures.length} of ${probes} probes failed`);
     });
 
+    it('sees why a VM waits exactly where it may show the VM (GET /vms/:id/placement)', async () => {
+      const vm = targets.vms?.[0];
+      assert.notEqual(vm, undefined, 'no VM of oneadmin to aim at');
+      const shown = await send('GET', `/api/v1/vms/${vm}`, { authorization: plain.auth });
+      const placement = await send('GET', `/api/v1/vms/${vm}/placement`, { authorization: plain.auth });
+      assert.ok([403, 404].includes(shown.status), `GET /vms/${vm}: ${shown.status}`);
+      assert.equal(placement.status, shown.status, placement.text);
+      assert.equal(placement.body.code, shown.body.code);
+      assert.equal((await t.admin('GET', `/api/v1/vms/${vm}/placement`)).status, 200);
+      // Its own VM: shown, so explained.
+      const own = await send('POST', '/api/v1/vms', { authorization: plain.auth }, 'CPU = 0.1\nMEMORY = 64');
+      assert.equal(own.status, 201, own.text);
+      const mine = await send('GET', `/api/v1/vms/${own.body.ID}/placement`, { authorization: plain.auth });
+      assert.equal(mine.status, 200, mine.text);
+      assert.equal(mine.body.VM_ID, own.body.ID);
+    });
+
     it('lists never show oneadmin’s private objects', async () => {
       const failures: string[] = [];
       const lists = routes.filter((r) => !r.public && r.method === 'GET' && paramNames(r.url).length === 0);

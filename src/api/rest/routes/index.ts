@@ -11,6 +11,7 @@ import { registerTemplateRoutes } from './templates.js';
 import { registerUserRoutes } from './users.js';
 import { registerVmLifecycleRoutes } from './vm-lifecycle.js';
 import { registerMonitoringRoutes } from './monitoring.js';
+import { registerPlacementRoutes } from './placement.js';
 import { registerVmGroupRoutes } from './vmgroups.js';
 import { registerVmRoutes } from './vms.js';
 import { registerVnetRoutes } from './vnets.js';
@@ -31,6 +32,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   registerVmRoutes,
   registerVmLifecycleRoutes,
   registerMonitoringRoutes,
+  registerPlacementRoutes,
   registerVnetRoutes,
   registerImageRoutes,
   registerVmGroupRoutes,

@@ -1,0 +1,37 @@
+import { VmService } from '../../../controller/vms.js';
+import { NimbusError } from '../../../domain/errors.js';
+import { ErrorBody, IdParams } from '../../../protocol/common.js';
+import { Placement } from '../../../protocol/placement.js';
+import { placementBody } from '../../bodies/placement.js';
+import type { RestApp, RestDeps } from '../app.js';
+import { callerOf } from '../request-context.js';
+
+/** `GET /api/v1/vms/:id/placement`: the scheduler's explanation of a VM (Nimbus extension). */
+export function registerPlacementRoutes(app: RestApp, { ctx, lifecycle }: RestDeps): void {
+  const vms = new VmService(ctx);
+
+  app.get(
+    '/api/v1/vms/:id/placement',
+    {
+      schema: {
+        tags: ['vms'],
+        summary:
+          'Where the scheduler would place a VM now and why not elsewhere: every host, system datastore and auto NIC network with its verdict (Nimbus extension)',
+        params: IdParams,
+        response: { 200: Placement, 503: ErrorBody },
+      },
+    },
+    async (request) => {
+      // Whoever may show the VM may see why it waits (USE, as one.vm.info).
+      const { vm } = await vms.get(callerOf(request), request.params.id);
+      const scheduler = lifecycle?.scheduler;
+      if (scheduler === undefined)
+        throw new NimbusError(
+          'UNAVAILABLE',
+          'the scheduler is not running in this nimbusd; try again shortly',
+        );
+      const explanation = await scheduler.explain(vm);
+      return placementBody(vm, explanation, scheduler.pendingSince(vm.id));
+    },
+  );
+}
