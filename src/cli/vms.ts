@@ -1,7 +1,7 @@
 /**
  * `nimbus vm` — onevm's record verbs: create, list, show, update, rename, chown, chmod, delete.
  * The lifecycle verbs (deploy, poweroff, migrate, recover, disk-attach, …) are in vm-lifecycle.ts,
- * `wait` in vm-wait.ts.
+ * `wait` in vm-wait.ts, `explain` in vm-explain.ts.
  */
 import type { Command } from 'commander';
 import { vmShortState } from '../domain/vm/index.js';
@@ -16,6 +16,7 @@ import {
 } from './output.js';
 import { addOwnedVerbs } from './owned-verbs.js';
 import { readInputText, type CliIo } from './program.js';
+import { addExplainVerb } from './vm-explain.js';
 import { addLifecycleVerbs } from './vm-lifecycle.js';
 import { addWaitVerb, vmError } from './vm-wait.js';
 
@@ -184,6 +185,7 @@ export function vmNoun(program: Command, io: CliIo): void {
 
   addLifecycleVerbs(vm, io);
   addWaitVerb(vm, io);
+  addExplainVerb(vm, io);
 }
 
 /** onevm list's filter argument: a (all), m (mine), g (my groups), or a user id. */
