@@ -156,13 +156,10 @@ export class LifecycleEngine {
 
   // ---- start / stop ---------------------------------------------------------------------------
 
-  /** Re-sends what is waiting, starts the timeout sweep and a first placement pass. */
+  /** Re-sends what is waiting, starts the timeout sweep and asks for a first placement pass. */
   async start(): Promise<void> {
-    // The sweep also runs a placement pass: a safety net for VMs made PENDING outside the engine.
-    this.#sweepTimer = setInterval(() => {
-      void this.#sweep();
-      this.kickPlacement();
-    }, 1000);
+    // (The scheduler runs its own safety-net pass every scheduler.intervalS.)
+    this.#sweepTimer = setInterval(() => void this.#sweep(), 1000);
     this.#sweepTimer.unref();
     const vms = new Set((await this.ctx.store.operations.all()).map((r) => r.vmId));
     for (const vmId of vms) await this.#dispatch(vmId);
