@@ -38,13 +38,15 @@ export function placementBody(
   e: PlacementExplanation,
   pendingSinceMs: number | undefined,
 ): Placement {
+  const pending = vm.state === VmState.PENDING;
   return {
     VM_ID: vm.id,
     STATE: stateLabel(vm.state, vm.lcmState),
-    PENDING: vm.state === VmState.PENDING,
+    PENDING: pending,
     SCHED_MESSAGE: getSingle(vm.userTemplate, 'SCHED_MESSAGE') ?? '',
     MESSAGE: e.message,
-    PENDING_SINCE: pendingSinceMs === undefined ? null : Math.floor(pendingSinceMs / 1000),
+    // The scheduler forgets a VM that left PENDING only at its next pass.
+    PENDING_SINCE: pending && pendingSinceMs !== undefined ? Math.floor(pendingSinceMs / 1000) : null,
     REQUIREMENTS: e.requirements,
     RANK: e.rank,
     DS_REQUIREMENTS: e.dsRequirements,
