@@ -417,6 +417,18 @@ export const MIGRATIONS: readonly Migration[] = [
       await ownerIndexes(db, 'vm_groups', true);
     },
   },
+  {
+    version: 6,
+    name: 'scheduler: VMs flagged for rescheduling found by index',
+    async up(db) {
+      await db.schema
+        .createIndex('vms_resched')
+        .on('vms')
+        .column('resched')
+        .where(sql.ref('resched'), '=', 1)
+        .execute();
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
