@@ -1022,14 +1022,17 @@ export class SchedulingPass {
     hosts: readonly LiveHost[],
     selected: number | undefined,
   ): DatastoreVerdict[] {
-    const clusters = new Set(hosts.map((h) => h.host.clusterId));
+    // "Not in the cluster of any host" only means something when some host got that far.
+    const clusters = hosts.length === 0 ? undefined : new Set(hosts.map((h) => h.host.clusterId));
     return this.#datastores
       .map((d): DatastoreVerdict => {
         const common = { id: d.ds.id, name: d.ds.name };
         const reason =
           this.#dsStaticReason(cls, d) ??
           this.#dsCapacityReason(vm, d) ??
-          (d.ds.clusterIds.some((c) => clusters.has(c)) ? null : datastoreReason.notInCluster());
+          (clusters === undefined || d.ds.clusterIds.some((c) => clusters.has(c))
+            ? null
+            : datastoreReason.notInCluster());
         if (reason !== null) return { ...common, verdict: 'rejected', reason };
         return {
           ...common,

@@ -214,6 +214,7 @@ export class SchedulerService {
   async explain(vm: VmRecord): Promise<PlacementExplanation> {
     const { input } = await readSnapshot(this.ctx, this.groups, {
       resched: false,
+      emptyPass: true,
       measure: (ds) => this.#measured(ds),
     });
     const history = vm.resched ? (await this.ctx.store.history.lastOf([vm.id])).get(vm.id) : undefined;

@@ -167,9 +167,22 @@ async function ownersAuthorizer(
   return (uid, operation, object) => subjects.get(uid)?.can(operation, object) ?? false;
 }
 
+/** Nothing to schedule: the pass ends before reading hosts. */
+const EMPTY_INPUT: SchedInput = {
+  vms: [],
+  hosts: [],
+  datastores: [],
+  networks: [],
+  groups: [],
+  placedVms: new Map(),
+  authorize: () => false,
+};
+
 export interface SnapshotOptions {
   /** Include RUNNING / POWEROFF VMs flagged RESCHED. */
   readonly resched: boolean;
+  /** Read hosts and datastores even when no VM waits (an explanation asked for). */
+  readonly emptyPass?: boolean;
   /** A system datastore with its capacity measured recently enough. */
   readonly measure: (ds: DatastoreRecord) => Promise<DatastoreRecord>;
 }
@@ -194,6 +207,8 @@ export async function readSnapshot(
           v.state === VmState.POWEROFF || v.lcmState === LcmState.RUNNING || v.lcmState === LcmState.UNKNOWN,
       )
     : [];
+  if (pending.length === 0 && rescheduling.length === 0 && options.emptyPass !== true)
+    return { input: EMPTY_INPUT, vms: new Map() };
   const lastHistory =
     rescheduling.length === 0 ? new Map() : await store.history.lastOf(rescheduling.map((v) => v.id));
   const hostRecords = (await store.hosts.list(undefined, ALL)).items;

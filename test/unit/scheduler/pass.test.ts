@@ -377,6 +377,56 @@ describe('VM groups: AFFINED rules between roles make one set', () => {
   });
 });
 
+describe('explanations (GET /placement, nimbus vm explain)', () => {
+  it('lists the selected host first, then eligible ones by rank, then the rejected with their reason', () => {
+    const i = input({
+      hosts: [
+        host({ id: 0, running: 3 }),
+        host({ id: 1, running: 1 }),
+        host({ id: 2, state: 4 }),
+        host({ id: 3, cpu: 50 }),
+      ],
+      datastores: [datastore({ id: 0 }), datastore({ id: 1, state: 1 })],
+      vms: [vm(1)],
+    });
+    const e = explainPlacement(i, options(), i.vms[0]!);
+    assert.deepEqual(
+      e.hosts.map((h) => [h.id, h.verdict, h.rank ?? null, h.reason?.code ?? null]),
+      [
+        [1, 'selected', -1, null],
+        [0, 'eligible', -3, null],
+        [2, 'rejected', null, 'HOST_STATE'],
+        [3, 'rejected', null, 'CPU'],
+      ],
+    );
+    assert.equal(e.hosts[2]!.reason?.text, 'Host is DISABLED, not enabled to run VMs.');
+    assert.deepEqual(e.choice, { hostId: 1, dsId: 0, rank: -1 });
+    assert.deepEqual(
+      e.datastores.map((d) => [d.id, d.verdict, d.reason?.text ?? null]),
+      [
+        [0, 'selected', null],
+        [1, 'rejected', 'Datastore is disabled.'],
+      ],
+    );
+    assert.equal(e.message, '');
+    assert.equal(e.rank, '- RUNNING_VMS');
+  });
+
+  it('judges datastores on their own when no host passed the host checks', () => {
+    const i = input({ hosts: [host({ id: 0, cpu: 50 })], vms: [vm(1)] });
+    const e = explainPlacement(i, options(), i.vms[0]!);
+    assert.equal(e.datastores[0]!.verdict, 'eligible');
+    assert.deepEqual(e.rejected, { CPU: 1 });
+  });
+
+  it('carries the grouping warning of an expression that mixes & and | without parentheses', () => {
+    const i = input({ hosts: [host({ id: 0 })], vms: [vm(1, { requirements: 'ID = 0 | ID = 1 & ID = 2' })] });
+    const e = explainPlacement(i, options(), i.vms[0]!);
+    assert.equal(e.warnings.length, 1);
+    assert.match(e.warnings[0]!, /&|\|/);
+  });
+});
+
 describe('dispatch order and limits', () => {
   it('dispatches by USER_PRIORITY, then by lower id', () => {
     const r = schedule(
