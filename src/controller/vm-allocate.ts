@@ -829,3 +829,38 @@ export async function resolveAutoNics(
   await writeAllocationWork(tx, work);
   return { ...vm, template: { ...vm.template, NIC: nics } };
 }
+
+/**
+ * AUTOMATIC_REQUIREMENTS / AUTOMATIC_DS_REQUIREMENTS recomputed from the VM's current disks and
+ * NICs (`VirtualMachine::automatic_requirements` on release, resume to PENDING and resched):
+ * attached or detached elements change the clusters the VM may run in. An element whose
+ * datastore or network is gone no longer constrains; incompatible clusters keep the old values.
+ */
+export async function recomputeAutomaticRequirements(
+  tx: Repositories,
+  ctx: ControllerContext,
+  vm: VmRecord,
+): Promise<VmRecord> {
+  const constraints: ClusterConstraint[] = [];
+  for (const [i, disk] of getVectors(vm.template, 'DISK').entries()) {
+    const id = Number(disk.DATASTORE_ID ?? NaN);
+    if (disk.IMAGE_ID === undefined || !Number.isInteger(id)) continue;
+    const ds = await tx.datastores.find(id);
+    if (ds !== undefined) constraints.push({ element: `DISK ${disk.DISK_ID ?? i}`, clusters: ds.clusters });
+  }
+  for (const [i, nic] of getVectors(vm.template, 'NIC').entries()) {
+    const id = Number(nic.NETWORK_ID ?? NaN);
+    if (!Number.isInteger(id)) continue;
+    const vnet = await tx.vnets.find(id);
+    if (vnet !== undefined) constraints.push({ element: `NIC ${nic.NIC_ID ?? i}`, clusters: vnet.clusters });
+  }
+  const computed = automaticRequirements(constraints);
+  if (!computed.ok) {
+    ctx.log.warn({ vm: vm.id, reason: computed.error.message }, 'AUTOMATIC_REQUIREMENTS kept');
+    return vm;
+  }
+  const { AUTOMATIC_REQUIREMENTS: _r, AUTOMATIC_DS_REQUIREMENTS: _d, ...rest } = vm.template;
+  const template: Record<string, readonly TemplateValue[]> = { ...rest };
+  for (const [name, value] of Object.entries(computed.value)) template[name] = [value];
+  return { ...vm, template };
+}

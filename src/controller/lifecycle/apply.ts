@@ -21,7 +21,7 @@ import type { HistoryRecord, VmRecord } from '../../domain/vm/record.js';
 import type { Repositories } from '../../store/index.js';
 import type { ControllerContext } from '../context.js';
 import { chargeQuota, releaseQuota } from '../quotas.js';
-import { releaseHeldResources } from '../vm-allocate.js';
+import { recomputeAutomaticRequirements, releaseHeldResources } from '../vm-allocate.js';
 import { allocationOf, figure, holdsCapacity, moveCapacity } from './capacity.js';
 import { finishChange, type PendingChange } from './changes.js';
 import { plannedOperations, type PlannedOperation } from './operations.js';
@@ -161,6 +161,8 @@ export async function applyStep(
         release = { persistentImagesToError: effect.persistentImagesToError };
         break;
       case 'requirements':
+        vm = await recomputeAutomaticRequirements(tx, ctx, vm);
+        break;
       case 'drop-disk-snapshots':
       case 'record':
       case 'vnc-port':

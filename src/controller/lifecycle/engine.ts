@@ -979,20 +979,31 @@ export class LifecycleEngine {
     return placed;
   }
 
-  /** Writes SCHED_MESSAGE into a PENDING VM's user template (`one.vm.update … 1` in OpenNebula). */
-  async setSchedMessage(vmId: number, message: string): Promise<void> {
-    if (this.#stopped) return;
-    await this.#serialize(vmId, () =>
-      this.ctx.store.transaction(
+  /**
+   * Writes SCHED_MESSAGE into PENDING VMs' user templates (`one.vm.update … 1` in OpenNebula),
+   * up to 200 VMs per transaction. Not serialized with the VMs' steps: a step that changed a VM
+   * meanwhile makes the version check fail and the batch is retried on fresh records.
+   */
+  async setSchedMessages(
+    messages: readonly { readonly vmId: number; readonly message: string }[],
+  ): Promise<void> {
+    for (let i = 0; i < messages.length && !this.#stopped; i += 200) {
+      const batch = messages.slice(i, i + 200);
+      await this.ctx.store.transaction(
         async (tx) => {
-          const vm = await tx.vms.find(vmId);
-          if (vm === undefined || vm.state !== VmState.PENDING) return;
-          if (getSingle(vm.userTemplate, 'SCHED_MESSAGE') === message) return;
-          await tx.vms.update({ ...vm, userTemplate: setSingle(vm.userTemplate, 'SCHED_MESSAGE', message) });
+          for (const { vmId, message } of batch) {
+            const vm = await tx.vms.find(vmId);
+            if (vm === undefined || vm.state !== VmState.PENDING) continue;
+            if (getSingle(vm.userTemplate, 'SCHED_MESSAGE') === message) continue;
+            await tx.vms.update({
+              ...vm,
+              userTemplate: setSingle(vm.userTemplate, 'SCHED_MESSAGE', message),
+            });
+          }
         },
         { retries: 5 },
-      ),
-    );
+      );
+    }
   }
 
   /** SCHED_PENDING_TIMEOUT: a PENDING VM the scheduler cannot place goes to HOLD, saying why. */

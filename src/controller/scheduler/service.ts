@@ -188,6 +188,8 @@ export class SchedulerService {
   }
 
   async #explainUnplaced(result: PassResult, vms: ReadonlyMap<number, VmRecord>, now: number): Promise<void> {
+    const stamp = ctime(new Date(now));
+    const messages: { vmId: number; message: string }[] = [];
     for (const u of result.unplaced) {
       if (this.#stopped) return;
       const vm = vms.get(u.vmId);
@@ -196,7 +198,7 @@ export class SchedulerService {
       this.#pendingSince.set(u.vmId, since);
       const timeout = pendingTimeoutS(vm, this.config.pendingTimeoutS);
       if (timeout > 0 && now - since >= timeout * 1000) {
-        const message = `${ctime(new Date(now))}: ${u.message} (held after ${Math.round((now - since) / 1000)} s pending, SCHED_PENDING_TIMEOUT = ${timeout})`;
+        const message = `${stamp}: ${u.message} (held after ${Math.round((now - since) / 1000)} s pending, SCHED_PENDING_TIMEOUT = ${timeout})`;
         if (await this.engine.holdPending(u.vmId, message)) {
           this.#appendLog([{ module: 'SCHED', level: 'I', message: `VM ${u.vmId} held: ${message}` }]);
           this.#pendingSince.delete(u.vmId);
@@ -206,7 +208,13 @@ export class SchedulerService {
       }
       if (this.#messages.get(u.vmId) === u.message) continue;
       this.#messages.set(u.vmId, u.message);
-      await this.engine.setSchedMessage(u.vmId, `${ctime(new Date(now))}: ${u.message}`);
+      messages.push({ vmId: u.vmId, message: `${stamp}: ${u.message}` });
+    }
+    try {
+      await this.engine.setSchedMessages(messages);
+    } catch (e) {
+      for (const m of messages) this.#messages.delete(m.vmId); // written again next pass
+      throw e;
     }
   }
 

@@ -335,6 +335,44 @@ describe('scheduler', { timeout: 300_000 }, () => {
     assert.equal(h.REASON_CODE, 'NO_NETWORK', JSON.stringify(h));
   });
 
+  it('release recomputes AUTOMATIC_REQUIREMENTS from the clusters of the VM networks as they are now', async () => {
+    const cluster = await t.admin('POST', '/api/v1/clusters', { name: 'req-moved' });
+    assert.equal(cluster.status, 201, JSON.stringify(cluster.body));
+    const cid = cluster.body.ID as number;
+    const made = await t.admin(
+      'POST',
+      '/api/v1/vnets',
+      'NAME = "req-net"\nBRIDGE = "br-req"\nVN_MAD = "bridge"\nAR = [ TYPE = "IP4", IP = "10.89.0.1", SIZE = "4" ]',
+    );
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const net = made.body.ID as number;
+    const r = await t.admin(
+      'POST',
+      '/api/v1/vms?hold=true',
+      `NAME = "req"\nCPU = 0.1\nMEMORY = 64\nNIC = [ NETWORK_ID = "${net}" ]`,
+    );
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const id = r.body.ID as number;
+    assert.match((await show(id)).TEMPLATE.AUTOMATIC_REQUIREMENTS, /^\(CLUSTER_ID = 0\) & /);
+    for (const [method, path] of [
+      ['PUT', `/api/v1/clusters/${cid}/vnets/${net}`],
+      ['DELETE', `/api/v1/clusters/0/vnets/${net}`],
+    ] as const) {
+      const moved = await t.admin(method, path);
+      assert.equal(moved.status, 200, JSON.stringify(moved.body));
+    }
+    const released = await t.admin('POST', `/api/v1/vms/${id}/action`, { action: 'release' });
+    assert.equal(released.status, 200, JSON.stringify(released.body));
+    const template = (await show(id)).TEMPLATE;
+    assert.equal(
+      template.AUTOMATIC_REQUIREMENTS,
+      `(CLUSTER_ID = ${cid}) & !(PUBLIC_CLOUD = YES) & !(PIN_POLICY = PINNED)`,
+    );
+    assert.equal(template.AUTOMATIC_DS_REQUIREMENTS, `("CLUSTERS/ID" @> ${cid})`);
+    const terminated = await t.admin('POST', `/api/v1/vms/${id}/action`, { action: 'terminate-hard' });
+    assert.equal(terminated.status, 200, JSON.stringify(terminated.body));
+  });
+
   it('nimbus vm explain against the daemon: header, warnings, tables; exit 0', async () => {
     // More than the 20 rejected hosts printed without --all.
     const before = await hostCount();
