@@ -293,6 +293,8 @@ class HostClass {
   /** Per host index: 0 not yet checked, 1 passes the static checks, 2 fails them. */
   readonly staticOk: Uint8Array;
   heap: CandidateHeap | undefined;
+  /** VM shapes (size, disk, datastore and NIC expressions) no host took in this pass. */
+  readonly failedShapes = new Set<string>();
   minCpu = Number.POSITIVE_INFINITY;
   minMem = Number.POSITIVE_INFINITY;
 
@@ -309,6 +311,12 @@ class HostClass {
   ) {
     this.staticOk = new Uint8Array(hosts);
   }
+}
+
+/** A host's system datastore and auto NIC networks for one VM. */
+interface Storage {
+  readonly ds: LiveDatastore;
+  readonly nics: readonly { readonly nicId: number; readonly net: LiveNetwork }[];
 }
 
 class StorageClass {
@@ -630,6 +638,15 @@ export class SchedulingPass {
     const cls = this.#classOf(vm);
     if (cls.error !== undefined) return null;
     const demand = this.#demand(vm, cls.role);
+    // Capacity only shrinks during a pass: a VM shaped like one that found no host finds none
+    // either (group members, rescheduled VMs and live requirements have rules of their own).
+    const shape =
+      cls.role === undefined && vm.resched === undefined && !cls.dynamicRequirement
+        ? shapeKey(vm)
+        : undefined;
+    if (shape !== undefined && cls.failedShapes.has(shape)) return null;
+    // The datastore and networks a host gets depend only on its cluster while nothing is placed.
+    const perCluster = new Map<number, Storage | null>();
     const confined = cls.role?.confinedTo(vm.id);
     if (confined !== undefined) {
       const candidates = confined
@@ -638,7 +655,7 @@ export class SchedulingPass {
         .map((i) => ({ i, rank: this.#rankOn(cls.rank, this.#hosts[i]!) }))
         .sort((a, b) => b.rank - a.rank || this.#hosts[a.i]!.host.id - this.#hosts[b.i]!.host.id);
       for (const c of candidates) {
-        const p = this.#tryHost(vm, cls, this.#hosts[c.i]!, demand, c.rank);
+        const p = this.#tryHost(vm, cls, this.#hosts[c.i]!, demand, c.rank, perCluster);
         if (p !== null) return p;
       }
       return null;
@@ -652,13 +669,14 @@ export class SchedulingPass {
         heap.push({ rank: this.#rankOn(cls.rank, h), host: top.host, id: top.id, version: h.version });
         continue;
       }
-      // Capacity only shrinks during a pass: a host too small for every VM of the class is dropped.
+      // A host too small for every VM of the class is dropped for the rest of the pass.
       if (h.freeCpu < cls.minCpu || h.freeMem < cls.minMem || h.dispatched >= this.#options.maxHost) continue;
       aside.push(top);
-      placed = this.#tryHost(vm, cls, h, demand, top.rank);
+      placed = this.#tryHost(vm, cls, h, demand, top.rank, perCluster);
       if (placed !== null) break;
     }
     for (const c of aside) heap.push(c);
+    if (placed === null && shape !== undefined) cls.failedShapes.add(shape);
     return placed;
   }
 
@@ -682,6 +700,7 @@ export class SchedulingPass {
     h: LiveHost,
     demand: { cpu: number; mem: number },
     rank: number,
+    perCluster: Map<number, Storage | null>,
   ): Placement | null {
     this.#evaluations++;
     if (vm.resched !== undefined && vm.resched.hostId === h.host.id) return null;
@@ -689,10 +708,15 @@ export class SchedulingPass {
     if (h.dispatched >= this.#options.maxHost) return null;
     if (cls.dynamicRequirement && !cls.requirement!.test(h.lookup)) return null;
     if (cls.role !== undefined && cls.role.vmRule(h.host.id, vm.id) !== null) return null;
-    const ds = this.#chooseDatastore(vm, h);
-    if (ds === null) return null;
-    const nics = this.#chooseNetworks(vm, h);
-    if (nics === null) return null;
+    let storage = perCluster.get(h.host.clusterId);
+    if (storage === undefined) {
+      const found = this.#chooseDatastore(vm, h);
+      const networks = found === null ? null : this.#chooseNetworks(vm, h);
+      storage = found === null || networks === null ? null : { ds: found, nics: networks };
+      perCluster.set(h.host.clusterId, storage);
+    }
+    if (storage === null) return null;
+    const { ds, nics } = storage;
     h.cpuUsage += vm.cpu;
     h.memUsage += vm.mem;
     h.running++;
