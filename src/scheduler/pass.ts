@@ -367,6 +367,7 @@ export class SchedulingPass {
     this.#expr = new Expressions(options.compiled ?? true);
     this.#memo = options.compiled ?? true;
     this.#hosts = input.hosts.map((h, i) => new LiveHost(h, i));
+    for (const h of this.#hosts) h.dispatched = options.dispatchedToHost?.get(h.host.id) ?? 0;
     this.#hosts.forEach((h, i) => this.#hostIndex.set(h.host.id, i));
     this.#datastores = input.datastores.map((d) => new LiveDatastore(d));
     this.#datastores.forEach((d, i) => {

@@ -16,7 +16,7 @@ import { ctime, formatLogLine } from '../../domain/vm/log.js';
 import type { VmRecord } from '../../domain/vm/record.js';
 import { schedOptions, type SchedulerConfig } from '../../scheduler/config.js';
 import { passLogLines, type SchedLogLine } from '../../scheduler/log.js';
-import type { SchedGroup } from '../../scheduler/model.js';
+import type { SchedGroup, SchedOptions } from '../../scheduler/model.js';
 import {
   explainPlacement,
   schedule,
@@ -57,6 +57,8 @@ export class SchedulerService {
   #running: Promise<void> | undefined;
   #stopped = false;
   #logTail: Promise<void> = Promise.resolve();
+  /** The current MAX_DISPATCH / MAX_HOST window. */
+  #window = { start: 0, dispatched: 0, perHost: new Map<number, number>() };
   /** The latest pass, for status and tests. */
   last: PassSummary | undefined;
 
@@ -122,8 +124,9 @@ export class SchedulerService {
       this.#messages.clear();
       return;
     }
-    const result = schedule(input, schedOptions(this.config));
     const now = Date.now();
+    const result = schedule(input, this.#limitedOptions(now));
+    this.#countDispatched(result);
     const lines = passLogLines(
       input.vms,
       result,
@@ -145,6 +148,30 @@ export class SchedulerService {
       deferred: result.deferred.length,
       ms: Math.round((performance.now() - started) * 10) / 10,
     };
+  }
+
+  /**
+   * MAX_DISPATCH and MAX_HOST, when set, count per `intervalS` window across passes (OpenNebula
+   * counts them per cycle); event-driven passes in between only use what is left of the window.
+   */
+  #limitedOptions(now: number): SchedOptions {
+    const options = schedOptions(this.config);
+    if (this.config.maxDispatch === 0 && this.config.maxHost === 0) return options;
+    if (now - this.#window.start >= this.config.intervalS * 1000) {
+      this.#window = { start: now, dispatched: 0, perHost: new Map() };
+    }
+    return {
+      ...options,
+      maxDispatch: Math.max(0, options.maxDispatch - this.#window.dispatched),
+      dispatchedToHost: this.#window.perHost,
+    };
+  }
+
+  #countDispatched(result: PassResult): void {
+    if (this.config.maxDispatch === 0 && this.config.maxHost === 0) return;
+    this.#window.dispatched += result.placements.length;
+    for (const p of result.placements)
+      this.#window.perHost.set(p.hostId, (this.#window.perHost.get(p.hostId) ?? 0) + 1);
   }
 
   async #dispatch(result: PassResult, vms: ReadonlyMap<number, VmRecord>): Promise<void> {

@@ -445,6 +445,13 @@ describe('dispatch order and limits', () => {
     const perHost = schedule(input({ hosts, vms }), options({ maxHost: 1 }));
     assert.equal(perHost.placements.length, 2);
     assert.equal(perHost.unplaced[0]!.vmId, 3);
+    // Counted across the passes of one window: host 0 already had its VM.
+    const later = schedule(
+      input({ hosts, vms }),
+      options({ maxHost: 1, dispatchedToHost: new Map([[0, 1]]) }),
+    );
+    assert.deepEqual(where(later), { 1: 1 });
+    assert.match(later.unplaced[0]!.message, /Cannot dispatch VM to any Host/);
   });
 });
 
