@@ -785,6 +785,8 @@ export async function prepareAttachment(
       work.leases.length,
       ...work.leases.map((l) => ({ ...l, owner: { kind: 'vm' as const, id: vm.id, nicId: id } })),
     );
+    // LEASES quota of the VM's owner (given back on detach or rollback, or when the VM ends).
+    await chargeQuota(tx, { uid: vm.uid, gid: vm.gid }, { leases: leaseCounts(work.leases) }, method);
   }
   await writeAllocationWork(tx, work);
   const renamed: Record<string, string> = { ...built, [idKey]: String(id), ATTACH: 'YES' };
@@ -826,6 +828,7 @@ export async function resolveAutoNics(
     if (nic.TARGET !== undefined) nic.TARGET = `one-${vm.id}-${nicId}`;
     nics[k] = nic;
   }
+  await chargeQuota(tx, { uid: vm.uid, gid: vm.gid }, { leases: leaseCounts(work.leases) }, 'one.vm.deploy');
   await writeAllocationWork(tx, work);
   return { ...vm, template: { ...vm.template, NIC: nics } };
 }

@@ -12,6 +12,7 @@ import type { ChangeKind } from '../../domain/vm/plan.js';
 import type { VmRecord } from '../../domain/vm/record.js';
 import type { Repositories } from '../../store/index.js';
 import type { ControllerContext } from '../context.js';
+import { releaseQuota } from '../quotas.js';
 import { allocationOf, holdsCapacity, moveCapacity } from './capacity.js';
 
 /** What a hotplug request is about. */
@@ -49,10 +50,13 @@ async function releaseDiskImage(
   else ctx.log.warn({ vm: vm.id, image: imageId, reason: released.error.message }, 'image not released');
 }
 
+/** The NIC's lease goes back to its network, and its LEASES quota to the VM's owner. */
 async function releaseNicLease(tx: Repositories, vm: VmRecord, nicId: number): Promise<void> {
   const leases = await tx.leases.listByOwner({ kind: 'vm', id: vm.id });
   for (const l of leases) {
-    if (l.owner.kind === 'vm' && l.owner.nicId === nicId) await tx.leases.delete(l.vnetId, l.arId, l.index);
+    if (l.owner.kind !== 'vm' || l.owner.nicId !== nicId) continue;
+    await tx.leases.delete(l.vnetId, l.arId, l.index);
+    await releaseQuota(tx, vm, { leases: [{ networkId: l.vnetId, count: 1 }] });
   }
 }
 

@@ -134,8 +134,8 @@ export class SchedulerService {
       this.config.maxDispatch,
     );
     this.#appendLog(lines);
-    await this.#dispatch(result, vms);
-    await this.#explainUnplaced(result, vms, now);
+    const failed = await this.#dispatch(result, vms);
+    await this.#explainUnplaced([...result.unplaced, ...failed], vms, now);
     // Forget VMs no longer pending.
     const live = new Set(input.vms.map((v) => v.id));
     for (const id of this.#pendingSince.keys()) if (!live.has(id)) this.#pendingSince.delete(id);
@@ -174,7 +174,12 @@ export class SchedulerService {
       this.#window.perHost.set(p.hostId, (this.#window.perHost.get(p.hostId) ?? 0) + 1);
   }
 
-  async #dispatch(result: PassResult, vms: ReadonlyMap<number, VmRecord>): Promise<void> {
+  /** Deploys the placements; returns the VMs whose deploy was refused, with the reason. */
+  async #dispatch(
+    result: PassResult,
+    vms: ReadonlyMap<number, VmRecord>,
+  ): Promise<{ vmId: number; message: string }[]> {
+    const failed: { vmId: number; message: string }[] = [];
     const owners = new Map<number, Promise<Caller | undefined>>();
     const ownerOf = (uid: number): Promise<Caller | undefined> => {
       let c = owners.get(uid);
@@ -199,25 +204,36 @@ export class SchedulerService {
               this.#messages.delete(p.vmId);
             }
           } catch (e) {
+            // A refusal in the deploy step (a quota on the leases of auto NICs, a race the
+            // snapshot could not see): the VM stays PENDING and says why; logged when new.
             const reason = (e as Error).message;
-            this.#appendLog([
-              {
-                module: 'VM',
-                level: 'E',
-                message: `Error deploying virtual machine ${p.vmId} to HID: ${p.hostId}. Reason: ${reason}`,
-              },
-            ]);
-            this.log.warn({ vm: p.vmId, host: p.hostId, err: e }, 'scheduled deploy failed');
+            const message = `Cannot dispatch VM: ${reason}`;
+            if (this.#messages.get(p.vmId) !== message) {
+              this.#appendLog([
+                {
+                  module: 'VM',
+                  level: 'E',
+                  message: `Error deploying virtual machine ${p.vmId} to HID: ${p.hostId}. Reason: ${reason}`,
+                },
+              ]);
+              this.log.warn({ vm: p.vmId, host: p.hostId, err: e }, 'scheduled deploy failed');
+            }
+            failed.push({ vmId: p.vmId, message });
           }
         }),
       );
     }
+    return failed;
   }
 
-  async #explainUnplaced(result: PassResult, vms: ReadonlyMap<number, VmRecord>, now: number): Promise<void> {
+  async #explainUnplaced(
+    unplaced: readonly { readonly vmId: number; readonly message: string }[],
+    vms: ReadonlyMap<number, VmRecord>,
+    now: number,
+  ): Promise<void> {
     const stamp = ctime(new Date(now));
     const messages: { vmId: number; message: string }[] = [];
-    for (const u of result.unplaced) {
+    for (const u of unplaced) {
       if (this.#stopped) return;
       const vm = vms.get(u.vmId);
       if (vm === undefined || vm.resched) continue;

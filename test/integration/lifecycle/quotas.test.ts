@@ -60,6 +60,47 @@ describe('quotas through the lifecycle', { timeout: 120_000 }, () => {
     assert.deepEqual(await usage(), { vms: 1, cpu: 1, mem: 512, running: 1, runningCpu: 1 });
   });
 
+  it('a hot-attached NIC takes a lease of the LEASES quota; detaching gives it back', async () => {
+    const made = await t.admin(
+      'POST',
+      '/api/v1/vnets',
+      'NAME = "quota-attach"\nBRIDGE = "br-qa"\nVN_MAD = "bridge"\nAR = [ TYPE = "IP4", IP = "10.91.0.1", SIZE = "4" ]',
+    );
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const net = made.body.ID as number;
+    assert.equal((await t.admin('POST', `/api/v1/vnets/${net}/chmod`, { octet: '604' })).status, 200);
+    const set = await t.admin('PUT', `/api/v1/users/${alice.id}/quota`, {
+      template: `NETWORK = [ ID = ${net}, LEASES = 1 ]`,
+    });
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+    const leases = async () =>
+      Number(
+        (await t.admin('GET', `/api/v1/users/${alice.id}/quota`)).body.QUOTAS.NETWORK_QUOTA.NETWORK[0]
+          .LEASES_USED,
+      );
+    const vm = (await t.admin('GET', `/api/v1/vms?filter=${alice.id}`)).body.VM_POOL.VM.find(
+      (v: { STATE: number }) => v.STATE === 3,
+    ).ID as number;
+    const attach = () =>
+      alice.request('POST', `/api/v1/vms/${vm}/nics`, { template: `NIC = [ NETWORK_ID = "${net}" ]` });
+    const attached = await attach();
+    assert.equal(attached.status, 200, JSON.stringify(attached.body));
+    assert.equal(await probe.settle(vm), 'RUNNING');
+    assert.equal(await leases(), 1);
+    const refused = await attach();
+    assert.equal(refused.status, 403, JSON.stringify(refused.body));
+    assert.match(refused.body.message, /LEASES/);
+    const nicId = attached.body.NIC_ID ?? attached.body.ID;
+    const nics = (await t.admin('GET', `/api/v1/vms/${vm}`)).body.VM.TEMPLATE.NIC;
+    const nic = (Array.isArray(nics) ? nics : [nics]).find(
+      (n: { NETWORK_ID: string }) => n.NETWORK_ID === String(net),
+    );
+    const detached = await alice.request('DELETE', `/api/v1/vms/${vm}/nics/${nic?.NIC_ID ?? nicId}`);
+    assert.equal(detached.status, 200, JSON.stringify(detached.body));
+    assert.equal(await probe.settle(vm), 'RUNNING');
+    assert.equal(await leases(), 0);
+  });
+
   it('a resize moves CPU and MEMORY usage; terminating from POWEROFF gives back what it held', async () => {
     const before = await usage();
     const vm = (await t.admin('GET', `/api/v1/vms?filter=${alice.id}`)).body.VM_POOL.VM.find(

@@ -335,6 +335,50 @@ describe('scheduler', { timeout: 300_000 }, () => {
     assert.equal(h.REASON_CODE, 'NO_NETWORK', JSON.stringify(h));
   });
 
+  it('an auto NIC lease counts in the owner LEASES quota; past it the VM stays PENDING saying why', async () => {
+    await host('quota-host', 'quota');
+    const made = await t.admin(
+      'POST',
+      '/api/v1/vnets',
+      'NAME = "quota-net"\nBRIDGE = "br-quota"\nVN_MAD = "bridge"\nAR = [ TYPE = "IP4", IP = "10.90.0.1", SIZE = "8" ]',
+    );
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const net = made.body.ID as number;
+    assert.equal((await t.admin('POST', `/api/v1/vnets/${net}/chmod`, { octet: '604' })).status, 200);
+    const bob = await t.createUser('sched-quota-bob');
+    for (const rule of [`#${bob.id} HOST/* MANAGE`, `#${bob.id} DATASTORE/* USE`]) {
+      const acl = await t.admin('POST', '/api/v1/acl', { rule });
+      assert.equal(acl.status, 201, JSON.stringify(acl.body));
+    }
+    const quota = await t.admin('PUT', `/api/v1/users/${bob.id}/quota`, {
+      template: `NETWORK = [ ID = ${net}, LEASES = 1 ]`,
+    });
+    assert.equal(quota.status, 200, JSON.stringify(quota.body));
+    const leasesUsed = async () =>
+      (await t.admin('GET', `/api/v1/users/${bob.id}/quota`)).body.QUOTAS.NETWORK_QUOTA.NETWORK[0]
+        .LEASES_USED;
+    const create = async (name: string): Promise<number> => {
+      const r = await bob.request(
+        'POST',
+        '/api/v1/vms',
+        `NAME = "${name}"\nCPU = 0.1\nMEMORY = 64\nNIC = [ NETWORK_MODE = "auto", SCHED_REQUIREMENTS = "ID = ${net}" ]\nSCHED_REQUIREMENTS = "LABEL = \\"quota\\""`,
+      );
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      return r.body.ID as number;
+    };
+    const first = await create('quota-1');
+    await running(first);
+    assert.equal(Number(await leasesUsed()), 1);
+    const second = await create('quota-2');
+    const message = await schedMessage(second);
+    assert.match(message.replace(CTIME, ''), /^Cannot dispatch VM: .*LEASES/);
+    assert.equal((await show(second)).STATE, 1, 'PENDING');
+    const done = await t.admin('POST', `/api/v1/vms/${first}/action`, { action: 'terminate-hard' });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    await running(second); // the lease and its quota came back: the next pass places it
+    assert.equal(Number(await leasesUsed()), 1);
+  });
+
   it('release recomputes AUTOMATIC_REQUIREMENTS from the clusters of the VM networks as they are now', async () => {
     const cluster = await t.admin('POST', '/api/v1/clusters', { name: 'req-moved' });
     assert.equal(cluster.status, 201, JSON.stringify(cluster.body));
