@@ -377,6 +377,9 @@ describe('scheduler', { timeout: 300_000 }, () => {
     assert.equal(done.status, 200, JSON.stringify(done.body));
     await running(second); // the lease and its quota came back: the next pass places it
     assert.equal(Number(await leasesUsed()), 1);
+    await probe.until(`VM ${first} DONE`, async () => ((await show(first)).STATE === 6 ? true : undefined));
+    const ended = await t.admin('GET', `/api/v1/vms/${first}/placement`);
+    assert.equal(ended.status, 409, JSON.stringify(ended.body));
   });
 
   it('release recomputes AUTOMATIC_REQUIREMENTS from the clusters of the VM networks as they are now', async () => {

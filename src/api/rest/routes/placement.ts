@@ -1,5 +1,6 @@
 import { VmService } from '../../../controller/vms.js';
 import { NimbusError } from '../../../domain/errors.js';
+import { VmState } from '../../../domain/vm/index.js';
 import { ErrorBody, IdParams } from '../../../protocol/common.js';
 import { Placement } from '../../../protocol/placement.js';
 import { placementBody } from '../../bodies/placement.js';
@@ -18,12 +19,14 @@ export function registerPlacementRoutes(app: RestApp, { ctx, lifecycle }: RestDe
         summary:
           'Where the scheduler would place a VM now and why not elsewhere: every host, system datastore and auto NIC network with its verdict (Nimbus extension)',
         params: IdParams,
-        response: { 200: Placement, 503: ErrorBody },
+        response: { 200: Placement, 409: ErrorBody, 503: ErrorBody },
       },
     },
     async (request) => {
       // Whoever may show the VM may see why it waits (USE, as one.vm.info).
       const { vm } = await vms.get(callerOf(request), request.params.id);
+      if (vm.state === VmState.DONE)
+        throw new NimbusError('ACTION_NOT_ALLOWED', `VM ${vm.id} is DONE: there is nothing to place`);
       const scheduler = lifecycle?.scheduler;
       if (scheduler === undefined)
         throw new NimbusError(
