@@ -5,7 +5,7 @@
  * ```json
  * "scheduler": { "policy": "striping", "rank": "", "dsPolicy": "striping", "nicPolicy": "striping",
  *                "maxDispatch": 0, "maxHost": 0, "pendingTimeoutS": 0, "intervalS": 5,
- *                "liveRescheds": false }
+ *                "liveRescheds": false, "logLevel": 3 }
  * ```
  * `maxDispatch` / `maxHost` 0 mean no limit (OpenNebula: 30 and 1 per 15 s cycle; Nimbus places
  * as soon as a VM is pending and does not throttle unless asked). `pendingTimeoutS` 0 keeps VMs
@@ -34,6 +34,8 @@ export interface SchedulerConfig {
   readonly intervalS: number;
   /** Rescheduled RUNNING VMs migrate live (OpenNebula LIVE_RESCHEDS). */
   readonly liveRescheds: boolean;
+  /** sched.log detail, OpenNebula's DEBUG_LEVEL: 0 ERROR, 1 WARNING, 2 INFO, 3 DEBUG, 4 DDEBUG (every discarded host, datastore and network). */
+  readonly logLevel: number;
 }
 
 export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
@@ -48,6 +50,7 @@ export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
   pendingTimeoutS: 0,
   intervalS: 5,
   liveRescheds: false,
+  logLevel: 3,
 };
 
 const KEYS = Object.keys(DEFAULT_SCHEDULER_CONFIG);
@@ -107,6 +110,7 @@ export function parseSchedulerConfig(json: unknown): SchedulerConfig {
     pendingTimeoutS: whole(input, 'pendingTimeoutS', 0, 365 * 86_400, 0),
     intervalS: whole(input, 'intervalS', 1, 3_600, 5),
     liveRescheds: input.liveRescheds === true,
+    logLevel: whole(input, 'logLevel', 0, 5, 3),
   };
   if (config.policy === 3 && config.rank.trim() === '')
     throw invalid('rank', 'is needed by the custom policy');
@@ -125,5 +129,6 @@ export function schedOptions(config: SchedulerConfig): SchedOptions {
     nicRank: config.nicRank,
     maxDispatch: config.maxDispatch === 0 ? Number.POSITIVE_INFINITY : config.maxDispatch,
     maxHost: config.maxHost === 0 ? Number.POSITIVE_INFINITY : config.maxHost,
+    explainUnplaced: config.logLevel >= 4,
   };
 }

@@ -1,15 +1,23 @@
 /**
  * sched.log lines for a pass, in OpenNebula's texts (reference §5.4): the pending count, the
- * match-making result of each VM that cannot be placed, and the dispatch table.
+ * match-making result of each VM that cannot be placed (with every discarded host, datastore and
+ * network at DDEBUG), and the dispatch table.
  */
 import type { SchedVm } from './model.js';
 import type { PassResult } from './pass.js';
 
 export interface SchedLogLine {
   readonly module: 'SCHED' | 'VM';
-  /** D: DEBUG; E: ERROR. */
-  readonly level: 'D' | 'E' | 'I';
+  /** E ERROR, W WARNING, I INFO, D DEBUG, DD DDEBUG. */
+  readonly level: 'E' | 'W' | 'I' | 'D' | 'DD';
   readonly message: string;
+}
+
+const LEVELS: Readonly<Record<SchedLogLine['level'], number>> = { E: 0, W: 1, I: 2, D: 3, DD: 4 };
+
+/** The lines at or below OpenNebula's DEBUG_LEVEL `level`. */
+export function atLevel(lines: readonly SchedLogLine[], level: number): SchedLogLine[] {
+  return lines.filter((l) => LEVELS[l.level] <= level);
 }
 
 /**
@@ -27,6 +35,21 @@ export function passLogLines(
   lines.push({ module: 'VM', level: 'D', message: `Found ${vms.length} pending/rescheduling VMs.` });
   for (const u of result.unplaced) {
     if (!changed(u.vmId, u.message)) continue;
+    const discarded = (message: string): SchedLogLine => ({ module: 'SCHED', level: 'DD', message });
+    for (const h of u.explanation?.hosts ?? []) {
+      if (h.reason !== undefined)
+        lines.push(discarded(`Host ${h.id} discarded for VM ${u.vmId}. ${h.reason.text}`));
+    }
+    for (const d of u.explanation?.datastores ?? []) {
+      if (d.reason !== undefined)
+        lines.push(discarded(`System DS ${d.id} discarded for VM ${u.vmId}. ${d.reason.text}`));
+    }
+    for (const n of u.explanation?.networks ?? []) {
+      if (n.reason !== undefined)
+        lines.push(
+          discarded(`Network ${n.id} discarded for VM ${u.vmId} and NIC ${n.nicId}. ${n.reason.text}`),
+        );
+    }
     lines.push({
       module: 'SCHED',
       level: 'D',

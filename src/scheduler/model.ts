@@ -153,6 +153,8 @@ export interface SchedOptions {
   readonly maxDispatch: number;
   /** VMs dispatched to one host per pass at most (MAX_HOST); Infinity = no limit. */
   readonly maxHost: number;
+  /** Unplaced VMs carry their full explanation (sched.log at DDEBUG), not only SCHED_MESSAGE. */
+  readonly explainUnplaced?: boolean;
   /** VMs already dispatched to each host in the current limit window (MAX_HOST across passes). */
   readonly dispatchedToHost?: ReadonlyMap<number, number>;
   /** Compile each expression once (true) or parse it on every evaluation (the benchmark's baseline). */

@@ -110,6 +110,8 @@ export interface Unplaced {
   readonly vmId: number;
   readonly message: string;
   readonly rejected: Readonly<Partial<Record<HostReasonCode, number>>>;
+  /** With `explainUnplaced`: every candidate's verdict. */
+  readonly explanation?: PlacementExplanation;
 }
 
 export interface PassResult {
@@ -445,7 +447,8 @@ export class SchedulingPass {
         unplaced.push({ ...known, vmId: vm.id });
         continue;
       }
-      const entry = this.#summarize(vm);
+      let entry = this.#summarize(vm);
+      if (this.#options.explainUnplaced === true) entry = { ...entry, explanation: this.explain(vm) };
       if (key !== undefined) memo.set(key, entry);
       unplaced.push(entry);
     }

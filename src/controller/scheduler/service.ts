@@ -15,7 +15,7 @@ import { getSingle } from '../../domain/template/attributes.js';
 import { ctime, formatLogLine } from '../../domain/vm/log.js';
 import type { VmRecord } from '../../domain/vm/record.js';
 import { schedOptions, type SchedulerConfig } from '../../scheduler/config.js';
-import { passLogLines, type SchedLogLine } from '../../scheduler/log.js';
+import { atLevel, passLogLines, type SchedLogLine } from '../../scheduler/log.js';
 import type { SchedGroup, SchedOptions } from '../../scheduler/model.js';
 import {
   explainPlacement,
@@ -298,7 +298,9 @@ export class SchedulerService {
     return this.#pendingSince.get(vmId);
   }
 
-  #appendLog(lines: readonly SchedLogLine[]): void {
+  /** Appends the lines at or below `scheduler.logLevel` to sched.log. */
+  #appendLog(all: readonly SchedLogLine[]): void {
+    const lines = atLevel(all, this.config.logLevel);
     if (lines.length === 0) return;
     const now = new Date();
     const text = lines.map((l) => formatLogLine(now, { zone: 0, ...l })).join('\n');

@@ -5,9 +5,10 @@ import {
   parseSchedulerConfig,
   schedOptions,
 } from '../../../src/scheduler/config.js';
-import { passLogLines } from '../../../src/scheduler/log.js';
+import { atLevel, passLogLines } from '../../../src/scheduler/log.js';
+import { schedule } from '../../../src/scheduler/pass.js';
 import { datastorePolicyRank, hostPolicyRank, networkPolicyRank } from '../../../src/scheduler/policies.js';
-import { vm } from './fixtures.js';
+import { datastore, host, input, vm } from './fixtures.js';
 
 describe('scheduler settings (nimbusd.json "scheduler")', () => {
   it('defaults to striping everywhere, no dispatch limits, no pending timeout', () => {
@@ -101,5 +102,43 @@ describe('sched.log lines (reference §5.4)', () => {
       0,
     );
     assert.equal(lines.length, 1);
+  });
+});
+
+describe('sched.log at DDEBUG (logLevel 4)', () => {
+  it('lists every discarded host and datastore before the match-making result', () => {
+    const i = input({
+      hosts: [host({ id: 0, cpu: 50 }), host({ id: 1, state: 4 })],
+      datastores: [datastore({ id: 0 }), datastore({ id: 1, state: 1 })],
+      vms: [vm(7)],
+    });
+    const config = parseSchedulerConfig({ logLevel: 4 });
+    const result = schedule(i, schedOptions(config));
+    const lines = atLevel(
+      passLogLines(i.vms, result, () => true, 0),
+      config.logLevel,
+    ).map((l) => `[${l.level}] ${l.message}`);
+    assert.deepEqual(lines, [
+      '[D] Found 1 pending/rescheduling VMs.',
+      '[DD] Host 0 discarded for VM 7. Not enough CPU capacity: 100/50',
+      '[DD] Host 1 discarded for VM 7. Host is DISABLED, not enabled to run VMs.',
+      '[DD] System DS 1 discarded for VM 7. Datastore is disabled.',
+      '[D] Match-making results for VM 7:\n\tCannot dispatch VM: No host with enough capacity to deploy the VM',
+    ]);
+    // At the default DEBUG level only the summary is written.
+    assert.equal(
+      atLevel(
+        passLogLines(i.vms, result, () => true, 0),
+        3,
+      ).length,
+      2,
+    );
+    assert.deepEqual(
+      atLevel(
+        passLogLines(i.vms, result, () => true, 0),
+        0,
+      ),
+      [],
+    );
   });
 });
