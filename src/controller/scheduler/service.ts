@@ -57,6 +57,8 @@ export class SchedulerService {
   #running: Promise<void> | undefined;
   #stopped = false;
   #logTail: Promise<void> = Promise.resolve();
+  /** VMs found by the last pass that had any (sched.log's `Found <n>` line). */
+  #lastFound = 0;
   /** The current MAX_DISPATCH / MAX_HOST window. */
   #window = { start: 0, dispatched: 0, perHost: new Map<number, number>() };
   /** The latest pass, for status and tests. */
@@ -122,6 +124,7 @@ export class SchedulerService {
     if (input.vms.length === 0) {
       this.#pendingSince.clear();
       this.#messages.clear();
+      this.#lastFound = 0;
       return;
     }
     const now = Date.now();
@@ -133,7 +136,9 @@ export class SchedulerService {
       (vmId, message) => this.#messages.get(vmId) !== message,
       this.config.maxDispatch,
     );
-    this.#appendLog(lines);
+    // A pass with nothing new to say (the same VMs waiting for the same reasons) is not logged.
+    if (lines.length > 1 || input.vms.length !== this.#lastFound) this.#appendLog(lines);
+    this.#lastFound = input.vms.length;
     const failed = await this.#dispatch(result, vms);
     await this.#explainUnplaced([...result.unplaced, ...failed], vms, now);
     // Forget VMs no longer pending.
