@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { compileRequirement } from '../../../src/scheduler/expressions.js';
 import type { SchedGroup, SchedVm } from '../../../src/scheduler/model.js';
-import { schedule } from '../../../src/scheduler/pass.js';
+import { schedule, SchedulingPass } from '../../../src/scheduler/pass.js';
 import { datastore, group, host, input, options, vm } from './fixtures.js';
 
 const REQUIREMENTS = [
@@ -133,6 +133,26 @@ describe('scheduling properties (random clouds)', () => {
         }
       }),
       { numRuns: 300, seed: 20261126 },
+    );
+  });
+
+  it('the detailed explanation of every VM left unplaced agrees with its SCHED_MESSAGE: no host eligible', () => {
+    fc.assert(
+      fc.property(cloud, ({ input: i, policy }) => {
+        const pass = new SchedulingPass(i, options({ hostPolicy: policy }));
+        const result = pass.run();
+        for (const u of result.unplaced) {
+          const e = pass.explain(i.vms.find((v) => v.id === u.vmId)!);
+          assert.equal(
+            e.choice,
+            undefined,
+            `VM ${u.vmId} unplaced, yet explain() chooses host ${e.choice?.hostId}`,
+          );
+          assert.equal(e.message, u.message);
+          assert.ok(e.hosts.every((h) => h.verdict === 'rejected' && h.reason !== undefined));
+        }
+      }),
+      { numRuns: 200, seed: 11 },
     );
   });
 
