@@ -945,6 +945,7 @@ export class LifecycleEngine {
     if (this.#stopped) return false;
     let placed = false;
     await this.#step(placement.vmId, INTERNAL, async (tx, fresh, _history, lvm) => {
+      placed = false; // a retried transaction decides again
       if (placement.resched ? !fresh.resched : fresh.state !== VmState.PENDING) return null;
       const host = await tx.hosts.find(placement.hostId);
       const ds = await tx.datastores.find(placement.dsId);
@@ -1011,6 +1012,7 @@ export class LifecycleEngine {
     if (this.#stopped) return false;
     let held = false;
     await this.#step(vmId, INTERNAL, async (_tx, fresh, _history, lvm) => {
+      held = false; // a retried transaction decides again
       if (fresh.state !== VmState.PENDING) return null;
       const plan = planAction(lvm, 'hold', { driver: DEFAULT_DRIVER_CAPS });
       if (!plan.ok) return null;
