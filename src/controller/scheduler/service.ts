@@ -61,8 +61,10 @@ export class SchedulerService {
   #lastFound = 0;
   /** The current MAX_DISPATCH / MAX_HOST window. */
   #window = { start: 0, dispatched: 0, perHost: new Map<number, number>() };
-  /** The latest pass, for status and tests. */
+  /** The latest pass that had VMs to consider, for status and tests. */
   last: PassSummary | undefined;
+  /** Passes run since start (including those that found nothing to do). */
+  passes = 0;
 
   constructor(
     private readonly ctx: ControllerContext,
@@ -117,6 +119,7 @@ export class SchedulerService {
 
   async #pass(): Promise<void> {
     const started = performance.now();
+    this.passes++;
     const { input, vms } = await readSnapshot(this.ctx, this.groups, {
       resched: true,
       measure: (ds) => this.#measured(ds),

@@ -452,6 +452,17 @@ describe('scheduler', { timeout: 300_000 }, () => {
     assert.equal(terminated.status, 200, JSON.stringify(terminated.body));
   });
 
+  it('GET /api/v1/scheduler shows the settings and the latest pass to oneadmin only', async () => {
+    const r = await t.admin('GET', '/api/v1/scheduler');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.SCHEDULER.CONFIG.policy, 1);
+    assert.ok(r.body.SCHEDULER.PASSES > 0);
+    assert.ok(r.body.SCHEDULER.LAST_PASS.VMS > 0, JSON.stringify(r.body));
+    const carol = await t.createUser('sched-status-carol');
+    const refused = await carol.request('GET', '/api/v1/scheduler');
+    assert.equal(refused.status, 403, JSON.stringify(refused.body));
+  });
+
   it('nimbus vm explain against the daemon: header, warnings, tables; exit 0', async () => {
     // More than the 20 rejected hosts printed without --all.
     const before = await hostCount();

@@ -1,4 +1,5 @@
 import { VmService } from '../../../controller/vms.js';
+import { authorizationMessage } from '../../../domain/auth/authorize.js';
 import { NimbusError } from '../../../domain/errors.js';
 import { VmState } from '../../../domain/vm/index.js';
 import { ErrorBody, IdParams } from '../../../protocol/common.js';
@@ -7,7 +8,10 @@ import { placementBody } from '../../bodies/placement.js';
 import type { RestApp, RestDeps } from '../app.js';
 import { callerOf } from '../request-context.js';
 
-/** `GET /api/v1/vms/:id/placement`: the scheduler's explanation of a VM (Nimbus extension). */
+/**
+ * `GET /api/v1/vms/:id/placement`: the scheduler's explanation of a VM, and `GET /api/v1/scheduler`:
+ * its settings and latest pass (Nimbus extensions).
+ */
 export function registerPlacementRoutes(app: RestApp, { ctx, lifecycle }: RestDeps): void {
   const vms = new VmService(ctx);
 
@@ -35,6 +39,49 @@ export function registerPlacementRoutes(app: RestApp, { ctx, lifecycle }: RestDe
         );
       const explanation = await scheduler.explain(vm);
       return placementBody(vm, explanation, scheduler.pendingSince(vm.id));
+    },
+  );
+
+  app.get(
+    '/api/v1/scheduler',
+    {
+      schema: {
+        tags: ['vms'],
+        summary:
+          'The scheduler settings (nimbusd.json "scheduler") and its latest pass: VMs seen, placed, left pending, deferred, milliseconds (oneadmin only)',
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      if (!caller.isOneadmin)
+        throw new NimbusError(
+          'AUTHORIZATION',
+          authorizationMessage('scheduler', caller.uid, 'Not authorized to see the scheduler'),
+        );
+      const scheduler = lifecycle?.scheduler;
+      if (scheduler === undefined)
+        throw new NimbusError(
+          'UNAVAILABLE',
+          'the scheduler is not running in this nimbusd; try again shortly',
+        );
+      const last = scheduler.last;
+      return {
+        SCHEDULER: {
+          CONFIG: ctx.config.scheduler,
+          LAST_PASS:
+            last === undefined
+              ? null
+              : {
+                  TIME: Math.floor(last.at / 1000),
+                  VMS: last.vms,
+                  PLACED: last.placed,
+                  UNPLACED: last.unplaced,
+                  DEFERRED: last.deferred,
+                  MS: last.ms,
+                },
+          PASSES: scheduler.passes,
+        },
+      };
     },
   );
 }
