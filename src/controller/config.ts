@@ -6,6 +6,7 @@ import {
   parseMonitoringPolicy,
   type MonitoringPolicy,
 } from '../domain/monitoring/index.js';
+import { DEFAULT_VNC_PORTS, parseVncReserved, type VncPortPolicy } from '../domain/vm/vnc.js';
 import { DEFAULT_SCHEDULER_CONFIG, parseSchedulerConfig, type SchedulerConfig } from '../scheduler/config.js';
 
 /** Effective nimbusd settings: command-line flags over `HOME/nimbusd.json` over defaults. */
@@ -34,6 +35,8 @@ export interface DaemonConfig {
   readonly monitoring: MonitoringPolicy;
   /** Placement policies, limits and the pending timeout (sched.conf). */
   readonly scheduler: SchedulerConfig;
+  /** oned.conf VNC_PORTS: the first port and the reserved ones, per cluster. */
+  readonly vncPorts: VncPortPolicy;
 }
 
 export const CONFIG_FILE = 'nimbusd.json';
@@ -51,6 +54,7 @@ export const DEFAULTS = {
   maxUploadBytes: 64 * 1024 ** 3,
   monitoring: DEFAULT_MONITORING_POLICY,
   scheduler: DEFAULT_SCHEDULER_CONFIG,
+  vncPorts: DEFAULT_VNC_PORTS,
 } as const;
 
 export type ConfigOverrides = Partial<Omit<DaemonConfig, 'home' | 'datastoreLocation'>>;
@@ -86,6 +90,7 @@ export async function loadConfig(home: string, overrides: ConfigOverrides): Prom
     maxUploadBytes: integer(merged, 'maxUploadBytes', 1, Number.MAX_SAFE_INTEGER),
     monitoring: parseMonitoringPolicy(merged.monitoring),
     scheduler: parseSchedulerConfig(merged.scheduler),
+    vncPorts: parseVncPorts(merged.vncPorts),
   };
   if (config.db !== 'sqlite' && !/^postgres(ql)?:\/\//.test(config.db)) {
     throw new NimbusError(
@@ -95,6 +100,37 @@ export async function loadConfig(home: string, overrides: ConfigOverrides): Prom
     );
   }
   return config;
+}
+
+/** `"vncPorts": { "start": 5900, "reserved": "32768:65536" }`. */
+function parseVncPorts(json: unknown): VncPortPolicy {
+  if (json === undefined || json === null) return DEFAULT_VNC_PORTS;
+  if (typeof json !== 'object' || Array.isArray(json))
+    throw new NimbusError('CONFIG_INVALID', 'vncPorts must be an object like {"start": 5900}', 'vncPorts');
+  const input = { ...DEFAULT_VNC_PORTS, ...(json as Record<string, unknown>) } as Record<string, unknown>;
+  for (const key of Object.keys(input)) {
+    if (key !== 'start' && key !== 'reserved')
+      throw new NimbusError(
+        'CONFIG_INVALID',
+        `vncPorts.${key} is not a setting (known: start, reserved)`,
+        `vncPorts.${key}`,
+      );
+  }
+  const start = integer(input, 'start', 1, 65535);
+  if (typeof input.reserved !== 'string')
+    throw new NimbusError(
+      'CONFIG_INVALID',
+      'vncPorts.reserved must be a string like "32768:65536"',
+      'vncPorts.reserved',
+    );
+  const reserved = parseVncReserved(input.reserved);
+  if (!reserved.ok)
+    throw new NimbusError(
+      'CONFIG_INVALID',
+      `vncPorts.reserved: ${reserved.error.message}`,
+      'vncPorts.reserved',
+    );
+  return { start, reserved: input.reserved };
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

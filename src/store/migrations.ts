@@ -429,6 +429,20 @@ export const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 7,
+    name: 'VNC ports held per cluster',
+    async up(db) {
+      await db.schema
+        .createTable('vnc_ports')
+        .addColumn('cluster_id', 'integer', (c) => c.notNull())
+        .addColumn('port', 'integer', (c) => c.notNull())
+        .addColumn('vm_id', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('vnc_ports_pk', ['cluster_id', 'port'])
+        .execute();
+      await db.schema.createIndex('vnc_ports_vm').on('vnc_ports').column('vm_id').execute();
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -287,6 +287,7 @@ export interface Database {
   vm_groups: VmGroupsTable;
   vm_operations: VmOperationsTable;
   host_credentials: HostCredentialsTable;
+  vnc_ports: VncPortsTable;
   host_monitoring: MonitoringTable;
   vm_monitoring: MonitoringTable;
 }
@@ -309,6 +310,13 @@ export interface VmOperationsTable {
   deadline: number;
   /** 'sent' until a result settles it; 'abandoned' after recover (a late result is ignored). */
   state: string;
+}
+
+/** A VNC port a VM holds in a cluster. */
+export interface VncPortsTable {
+  cluster_id: number;
+  port: number;
+  vm_id: number;
 }
 
 export interface HostCredentialsTable {

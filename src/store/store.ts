@@ -44,6 +44,7 @@ import type { VmGroupRepository } from './repositories/vmgroups.js';
 import { createVnetRepository } from './repositories/vnets.js';
 import type { VnetRepository } from './repositories/vnets.js';
 import { createHostCredentialRepository } from './repositories/host-credentials.js';
+import { createVncPortRepository, type VncPortRepository } from './repositories/vnc-ports.js';
 import type { HostCredentialRepository } from './repositories/host-credentials.js';
 import { createVmOperationRepository } from './repositories/operations.js';
 import type { VmOperationRepository } from './repositories/operations.js';
@@ -72,6 +73,7 @@ export interface Repositories {
   readonly sequences: SequenceRepository;
   readonly operations: VmOperationRepository;
   readonly hostCredentials: HostCredentialRepository;
+  readonly vncPorts: VncPortRepository;
   readonly monitoring: MonitoringRepository;
 }
 
@@ -139,6 +141,7 @@ export function createRepositories(exec: Executor, caches?: RepositoryCaches): R
     sequences: createSequenceRepository(exec.db),
     operations: createVmOperationRepository(exec),
     hostCredentials: createHostCredentialRepository(exec),
+    vncPorts: createVncPortRepository(exec),
     monitoring: createMonitoringRepository(exec),
   };
 }
@@ -257,6 +260,10 @@ class SqlStore implements Store {
 
   get hostCredentials() {
     return this.#repositories.hostCredentials;
+  }
+
+  get vncPorts() {
+    return this.#repositories.vncPorts;
   }
 
   get monitoring() {

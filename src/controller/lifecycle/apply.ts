@@ -4,7 +4,7 @@
  * resources, pending hotplug changes, and the driver operations to send once it commits.
  */
 import { diskMayHaveBeenWritten, vmFailurePhase } from '../../domain/image/index.js';
-import { getSingle, removeAttribute, setSingle } from '../../domain/template/attributes.js';
+import { getSingle, getVectors, removeAttribute, setSingle } from '../../domain/template/attributes.js';
 import {
   applyHistoryEffect,
   LcmState,
@@ -22,6 +22,7 @@ import type { Repositories } from '../../store/index.js';
 import type { ControllerContext } from '../context.js';
 import { chargeQuota, releaseQuota } from '../quotas.js';
 import { recomputeAutomaticRequirements, releaseHeldResources } from '../vm-allocate.js';
+import { withGraphics } from './vnc.js';
 import { allocationOf, figure, holdsCapacity, moveCapacity } from './capacity.js';
 import { finishChange, type PendingChange } from './changes.js';
 import { plannedOperations, type PlannedOperation } from './operations.js';
@@ -163,9 +164,11 @@ export async function applyStep(
       case 'requirements':
         vm = await recomputeAutomaticRequirements(tx, ctx, vm);
         break;
+      case 'vnc-port':
+        vm = await applyVncEffect(tx, vm, effect.op, hostOf('current'), hostOf('previous'));
+        break;
       case 'drop-disk-snapshots':
       case 'record':
-      case 'vnc-port':
       case 'images':
       case 'tm':
       case 'vmm':
@@ -252,4 +255,33 @@ export async function applyStep(
     waits,
   );
   return { vm: written, history, operations, log };
+}
+
+/**
+ * `vnc-port` effects: `release` gives the VM's ports back (the GRAPHICS/PORT attribute stays, as
+ * in OpenNebula: the next deploy asks for it again); after a migration between clusters
+ * `release-previous` frees the source cluster's port, `rollback-previous` the target's, putting
+ * GRAPHICS/PORT back.
+ */
+async function applyVncEffect(
+  tx: Repositories,
+  vm: VmRecord,
+  op: 'release' | 'release-previous' | 'rollback-previous',
+  current: HistoryRecord | undefined,
+  previous: HistoryRecord | undefined,
+): Promise<VmRecord> {
+  if (op === 'release') {
+    await tx.vncPorts.release(vm.id);
+    return vm;
+  }
+  const graphics = getVectors(vm.template, 'GRAPHICS')[0];
+  if (graphics === undefined || current === undefined || previous === undefined) return vm;
+  if (current.cid === previous.cid) return vm;
+  const { PREVIOUS_PORT: before, ...rest } = graphics;
+  if (op === 'release-previous') {
+    await tx.vncPorts.release(vm.id, previous.cid);
+    return before === undefined ? vm : withGraphics(vm, rest);
+  }
+  await tx.vncPorts.release(vm.id, current.cid);
+  return before === undefined ? vm : withGraphics(vm, { ...rest, PORT: before });
 }

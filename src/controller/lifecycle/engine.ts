@@ -47,6 +47,7 @@ import { allocationOf } from './capacity.js';
 import type { PendingChange } from './changes.js';
 import type { PlannedOperation } from './operations.js';
 import { VmLogFiles } from './vm-log.js';
+import { placeVncPort } from './vnc.js';
 
 /** Where the engine sends operations: the agent hub (or a test double). */
 export interface OperationSink {
@@ -340,10 +341,21 @@ export class LifecycleEngine {
       const plan = planned.value;
       if (plan.notice !== undefined) return { plan };
       const prepared = await this.#prepare(tx, caller, vm, req);
+      const placedVm =
+        target === undefined
+          ? prepared.vm
+          : await placeVncPort(
+              tx,
+              this.ctx.config.vncPorts,
+              prepared.vm,
+              history,
+              target.clusterId,
+              req.action,
+            );
       return {
         plan,
         input: {
-          vm: prepared.vm,
+          vm: placedVm,
           ...(prepared.change !== undefined ? { change: prepared.change } : {}),
           ...(prepared.resize !== undefined ? { resize: prepared.resize } : {}),
           enforce: req.enforce ?? false,
@@ -944,7 +956,7 @@ export class LifecycleEngine {
   ): Promise<boolean> {
     if (this.#stopped) return false;
     let placed = false;
-    await this.#step(placement.vmId, INTERNAL, async (tx, fresh, _history, lvm) => {
+    await this.#step(placement.vmId, INTERNAL, async (tx, fresh, history, lvm) => {
       placed = false; // a retried transaction decides again
       if (placement.resched ? !fresh.resched : fresh.state !== VmState.PENDING) return null;
       const host = await tx.hosts.find(placement.hostId);
@@ -973,9 +985,17 @@ export class LifecycleEngine {
       const plan = planAction(lvm, action, { target, driver: capsOf(this.sink.capabilities(host.id)) });
       if (!plan.ok) return null;
       const withNics = await resolveAutoNics(tx, this.ctx, owner, fresh, placement.nics);
-      const { SCHED_MESSAGE: _cleared, ...userTemplate } = withNics.userTemplate;
+      const withPort = await placeVncPort(
+        tx,
+        this.ctx.config.vncPorts,
+        withNics,
+        history,
+        host.clusterId,
+        action,
+      );
+      const { SCHED_MESSAGE: _cleared, ...userTemplate } = withPort.userTemplate;
       placed = true;
-      return { plan: plan.value, input: { vm: { ...withNics, userTemplate } } };
+      return { plan: plan.value, input: { vm: { ...withPort, userTemplate } } };
     });
     return placed;
   }

@@ -452,6 +452,85 @@ describe('scheduler', { timeout: 300_000 }, () => {
     assert.equal(terminated.status, 200, JSON.stringify(terminated.body));
   });
 
+  it('GRAPHICS gets a VNC port per cluster at deploy: the hint 5900 + id, a requested one only if free', async () => {
+    await host('vnc-host', 'vnc');
+    const graphics = 'GRAPHICS = [ TYPE = "VNC", LISTEN = "0.0.0.0" ]';
+    const a = await vm('vnc-a', `CPU = 0.1\nMEMORY = 64\n${graphics}`, 'vnc');
+    await running(a);
+    const port = async (id: number): Promise<string> => {
+      const g = (await show(id)).TEMPLATE.GRAPHICS;
+      return (Array.isArray(g) ? g[0] : g).PORT;
+    };
+    assert.equal(await port(a), String(5900 + a));
+    const b = await vm(
+      'vnc-b',
+      `CPU = 0.1\nMEMORY = 64\nGRAPHICS = [ TYPE = "VNC", PORT = "${5900 + a}" ]`,
+      'vnc',
+    );
+    assert.match(
+      (await schedMessage(b)).replace(CTIME, ''),
+      /^Cannot dispatch VM: Requested VNC port already assigned to a VM/,
+    );
+    const undeployed = await t.admin('POST', `/api/v1/vms/${a}/action`, { action: 'undeploy-hard' });
+    assert.equal(undeployed.status, 200, JSON.stringify(undeployed.body));
+    await running(b); // A's port came back when it left the host
+    assert.equal(await port(b), String(5900 + a));
+    const resumed = await t.admin('POST', `/api/v1/vms/${a}/action`, { action: 'resume' });
+    assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
+    // A asks for its old port again (OpenNebula keeps GRAPHICS/PORT): B has it now.
+    assert.match((await schedMessage(a)).replace(CTIME, ''), /Requested VNC port already assigned/);
+    for (const id of [a, b]) {
+      const done = await t.admin('POST', `/api/v1/vms/${id}/action`, { action: 'terminate-hard' });
+      assert.equal(done.status, 200, JSON.stringify(done.body));
+    }
+  });
+
+  it('a migration to another cluster takes a VNC port there and frees the old one once it succeeds', async () => {
+    const here = await host('vnc-mig-a', 'vncmig');
+    const there = await host('vnc-mig-b', 'vncmig-b');
+    const cluster = await t.admin('POST', '/api/v1/clusters', { name: 'vnc-other' });
+    assert.equal(cluster.status, 201, JSON.stringify(cluster.body));
+    const cid = cluster.body.ID as number;
+    for (const path of [`/api/v1/clusters/${cid}/hosts/${there}`, `/api/v1/clusters/${cid}/datastores/0`]) {
+      const moved = await t.admin('PUT', path); // the host moves; system datastore 0 serves both
+      assert.equal(moved.status, 200, JSON.stringify(moved.body));
+    }
+    const id = await vm('vnc-mig', 'CPU = 0.1\nMEMORY = 64\nGRAPHICS = [ TYPE = "VNC" ]', 'vncmig');
+    assert.equal(await running(id), here);
+    const graphics = async (): Promise<Record<string, string>> => {
+      const g = (await show(id)).TEMPLATE.GRAPHICS;
+      return Array.isArray(g) ? g[0] : g;
+    };
+    const first = (await graphics()).PORT;
+    // Another VM in the target cluster holds the hint 5900 + id there: the VM gets the lowest free.
+    const blocker = await vm(
+      'vnc-block',
+      `CPU = 0.1\nMEMORY = 64\nGRAPHICS = [ TYPE = "VNC", PORT = "${first}" ]`,
+      'vncmig-b',
+    );
+    await running(blocker);
+    const migrate = await t.admin('POST', `/api/v1/vms/${id}/migrate`, { host: there });
+    assert.equal(migrate.status, 200, JSON.stringify(migrate.body));
+    await probe.until('migrated', async () => {
+      const s = await probe.state(id);
+      return s.key === 'RUNNING' && s.stable && hostOf(s.body) === there ? true : undefined;
+    });
+    const after = await graphics();
+    assert.notEqual(after.PORT, first);
+    assert.equal(after.PREVIOUS_PORT, undefined);
+    // The old cluster's port is free again: a VM asking for it there is placed.
+    const taker = await vm(
+      'vnc-take',
+      `CPU = 0.1\nMEMORY = 64\nGRAPHICS = [ TYPE = "VNC", PORT = "${first}" ]`,
+      'vncmig',
+    );
+    assert.equal(await running(taker), here);
+    for (const v of [id, blocker, taker]) {
+      const done = await t.admin('POST', `/api/v1/vms/${v}/action`, { action: 'terminate-hard' });
+      assert.equal(done.status, 200, JSON.stringify(done.body));
+    }
+  });
+
   it('GET /api/v1/scheduler shows the settings and the latest pass to oneadmin only', async () => {
     const r = await t.admin('GET', '/api/v1/scheduler');
     assert.equal(r.status, 200, JSON.stringify(r.body));
