@@ -14,21 +14,21 @@
  */
 import type { RoleState } from './affinity.js';
 import { roleKey, roleStates } from './affinity.js';
+import { combinedRequirement, Expressions, readsAny } from './compiled.js';
+import type { CompiledRank, CompiledRequirement } from './expressions.js';
 import {
-  compileRank,
-  compileRequirement,
-  type CompiledRank,
-  type CompiledRequirement,
-  type Lookup,
-} from './expressions.js';
+  LiveDatastore,
+  LiveHost,
+  LiveNetwork,
+  LIVE_DS_VARIABLES,
+  LIVE_HOST_VARIABLES,
+  LIVE_NET_VARIABLES,
+} from './live.js';
 import { CandidateHeap, type Candidate } from './heap.js';
 import {
   SCHEDULABLE_HOST_STATES,
   type Placement,
-  type SchedDatastore,
-  type SchedHost,
   type SchedInput,
-  type SchedNetwork,
   type SchedOptions,
   type SchedVm,
 } from './model.js';
@@ -43,20 +43,6 @@ import {
   type NetworkReasonCode,
   type Reason,
 } from './reasons.js';
-
-/** Host figures a placement changes within a pass. */
-const LIVE_HOST_VARIABLES = [
-  'RUNNING_VMS',
-  'CPU_USAGE',
-  'MEM_USAGE',
-  'CURRENT_VMS',
-  'FREE_CPU',
-  'USED_CPU',
-  'FREE_MEMORY',
-  'USED_MEMORY',
-];
-const LIVE_DS_VARIABLES = ['FREE_MB', 'USED_MB'];
-const LIVE_NET_VARIABLES = ['USED_LEASES'];
 
 export interface HostVerdict {
   readonly id: number;
@@ -140,153 +126,6 @@ const STAGE_OF: Readonly<Record<HostReasonCode, number>> = {
   NO_NETWORK: 7,
 };
 const ELIGIBLE_STAGE = 8;
-
-// ---- live state --------------------------------------------------------------------------------
-
-class LiveHost {
-  cpuUsage: number;
-  memUsage: number;
-  running: number;
-  version = 0;
-  dispatched = 0;
-  readonly added: number[] = [];
-  readonly lookup: Lookup;
-
-  constructor(
-    readonly host: SchedHost,
-    readonly index: number,
-  ) {
-    this.cpuUsage = host.cpuUsage;
-    this.memUsage = host.memUsage;
-    this.running = host.runningVms;
-    this.lookup = (name) => {
-      if (this.version === 0) return host.lookup(name);
-      switch (name) {
-        case 'RUNNING_VMS':
-          return [String(this.running)];
-        case 'CPU_USAGE':
-          return [String(this.cpuUsage)];
-        case 'MEM_USAGE':
-          return [String(this.memUsage)];
-        case 'CURRENT_VMS':
-          return [...host.vms, ...this.added].map(String);
-        // Monitored load counts what this pass placed, so load-aware ranking spreads too.
-        case 'FREE_CPU':
-        case 'USED_CPU':
-        case 'FREE_MEMORY':
-        case 'USED_MEMORY': {
-          const base = host.lookup(name)?.[0];
-          if (base === undefined) return undefined;
-          const cpu = this.cpuUsage - host.cpuUsage;
-          const mem = this.memUsage - host.memUsage;
-          const delta =
-            name === 'FREE_CPU' ? -cpu : name === 'USED_CPU' ? cpu : name === 'FREE_MEMORY' ? -mem : mem;
-          return [String(Number(base) + delta)];
-        }
-        default:
-          return host.lookup(name);
-      }
-    };
-  }
-
-  get freeCpu(): number {
-    return this.host.maxCpu - this.cpuUsage;
-  }
-
-  get freeMem(): number {
-    return this.host.maxMem - this.memUsage;
-  }
-}
-
-class LiveDatastore {
-  free: number;
-  readonly lookup: Lookup;
-  constructor(readonly ds: SchedDatastore) {
-    this.free = ds.freeMb;
-    this.lookup = (name) => {
-      if (this.free === ds.freeMb) return ds.lookup(name);
-      if (name === 'FREE_MB') return [String(this.free)];
-      if (name === 'USED_MB') {
-        const used = Number(ds.lookup('USED_MB')?.[0] ?? 0);
-        return [String(used + ds.freeMb - this.free)];
-      }
-      return ds.lookup(name);
-    };
-  }
-}
-
-class LiveNetwork {
-  free: number;
-  used: number;
-  readonly lookup: Lookup;
-  constructor(readonly net: SchedNetwork) {
-    this.free = net.freeLeases;
-    this.used = net.usedLeases;
-    this.lookup = (name) =>
-      name === 'USED_LEASES' && this.used !== net.usedLeases ? [String(this.used)] : net.lookup(name);
-  }
-}
-
-// ---- expressions -------------------------------------------------------------------------------
-
-type Compiled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
-
-class Expressions {
-  readonly #requirements = new Map<string, Compiled<CompiledRequirement>>();
-  readonly #ranks = new Map<string, Compiled<CompiledRank>>();
-  constructor(private readonly compiled: boolean) {}
-
-  requirement(text: string): Compiled<CompiledRequirement> {
-    let c = this.#requirements.get(text);
-    if (c === undefined) {
-      const r = compileRequirement(text);
-      c = r.ok
-        ? { ok: true, value: this.compiled ? r.value : interpretedRequirement(r.value) }
-        : { ok: false, error: r.error.message };
-      this.#requirements.set(text, c);
-    }
-    return c;
-  }
-
-  rank(text: string): Compiled<CompiledRank> {
-    let c = this.#ranks.get(text);
-    if (c === undefined) {
-      const r = compileRank(text);
-      c = r.ok
-        ? { ok: true, value: this.compiled ? r.value : interpretedRank(r.value) }
-        : { ok: false, error: r.error.message };
-      this.#ranks.set(text, c);
-    }
-    return c;
-  }
-}
-
-/** The benchmark's baseline: the expression is parsed again on every evaluation. */
-function interpretedRequirement(c: CompiledRequirement): CompiledRequirement {
-  const source = c.source;
-  return {
-    ...c,
-    test: (lookup) => (compileRequirement(source) as { value: CompiledRequirement }).value.test(lookup),
-  };
-}
-
-function interpretedRank(c: CompiledRank): CompiledRank {
-  const source = c.source;
-  return { ...c, rank: (lookup) => (compileRank(source) as { value: CompiledRank }).value.rank(lookup) };
-}
-
-function readsAny(variables: ReadonlySet<string>, names: readonly string[]): boolean {
-  return names.some((n) => variables.has(n));
-}
-
-/** `AUTOMATIC & (USER)`, the effective requirement OpenNebula prints. */
-export function combinedRequirement(automatic: string, user: string): string {
-  const a = automatic.trim();
-  const u = user.trim();
-  if (a === '') return u;
-  if (u === '') return a;
-  return `${a} & ( ${u} )`;
-}
 
 // ---- classes -----------------------------------------------------------------------------------
 
