@@ -7,6 +7,7 @@
  * KB, datastore space in MB.
  */
 import type { AuthObject } from '../domain/auth/authorize.js';
+import type { VmGroupRoleRules, VmGroupRules } from '../domain/vmgroup/index.js';
 import type { Lookup } from './expressions.js';
 
 /** Host states the scheduler may deploy to (reference §5.1: STATE 1 MONITORING or 2 MONITORED). */
@@ -98,27 +99,14 @@ export interface SchedVm {
   readonly resched?: { readonly hostId: number; readonly dsId: number };
 }
 
-export type RolePolicy = 'AFFINED' | 'ANTI_AFFINED' | 'NONE';
+/**
+ * A VM group as the scheduler reads it: the domain's `VmGroupRules` (src/domain/vmgroup/rules.ts),
+ * without the role ids the scheduler does not use.
+ */
+export type SchedRole = Omit<VmGroupRoleRules, 'id'>;
 
-export interface SchedRole {
-  readonly name: string;
-  readonly policy: RolePolicy;
-  /** Hosts the role's VMs may run on ([] = any). */
-  readonly hostAffined: readonly number[];
-  /** Hosts the role's VMs must not run on. */
-  readonly hostAntiAffined: readonly number[];
-  /** VMs of the role (placed or not). */
-  readonly vms: readonly number[];
-}
-
-export interface SchedGroup {
-  readonly id: number;
-  readonly name: string;
+export interface SchedGroup extends Omit<VmGroupRules, 'roles'> {
   readonly roles: readonly SchedRole[];
-  /** Group rules `AFFINED = "a, b"`: each list names roles whose VMs share hosts. */
-  readonly affined: readonly (readonly string[])[];
-  /** Group rules `ANTI_AFFINED = "a, b"`: roles whose VMs never share a host. */
-  readonly antiAffined: readonly (readonly string[])[];
 }
 
 /** May the VM's owner do `operation` on `object`? (ACLs and permission bits.) */
