@@ -10,39 +10,30 @@ const Verdict = Type.Union([Type.Literal('SELECTED'), Type.Literal('ELIGIBLE'), 
 /** Rank of a candidate that passed; null for a rejected one. */
 const Rank = Type.Union([Type.Number(), Type.Null()]);
 
-export const PlacementHost = Type.Object({
-  ID: Type.Integer(),
-  NAME: Type.String(),
-  CLUSTER_ID: Type.Integer(),
+/** Every candidate's id and name … */
+const named = { ID: Type.Integer(), NAME: Type.String() };
+/** … and what the scheduler made of it. */
+const judged = {
   VERDICT: Verdict,
   /** '' unless rejected: HOST_STATE, PERMISSION, CPU, MEMORY, REQUIREMENTS, VM_AFFINITY … */
   REASON_CODE: Type.String(),
   REASON: Type.String(),
   RANK: Rank,
+};
+
+export const PlacementHost = Type.Object({
+  ...named,
+  CLUSTER_ID: Type.Integer(),
+  ...judged,
   /** The system datastore the VM would use on this host; null when rejected. */
   DS_ID: Type.Union([Type.Integer(), Type.Null()]),
 });
 export type PlacementHost = Static<typeof PlacementHost>;
 
-export const PlacementDatastore = Type.Object({
-  ID: Type.Integer(),
-  NAME: Type.String(),
-  VERDICT: Verdict,
-  REASON_CODE: Type.String(),
-  REASON: Type.String(),
-  RANK: Rank,
-});
+export const PlacementDatastore = Type.Object({ ...named, ...judged });
 export type PlacementDatastore = Static<typeof PlacementDatastore>;
 
-export const PlacementNetwork = Type.Object({
-  NIC_ID: Type.Integer(),
-  ID: Type.Integer(),
-  NAME: Type.String(),
-  VERDICT: Verdict,
-  REASON_CODE: Type.String(),
-  REASON: Type.String(),
-  RANK: Rank,
-});
+export const PlacementNetwork = Type.Object({ NIC_ID: Type.Integer(), ...named, ...judged });
 export type PlacementNetwork = Static<typeof PlacementNetwork>;
 
 export const Placement = Type.Object({

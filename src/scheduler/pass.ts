@@ -44,31 +44,26 @@ import {
   type Reason,
 } from './reasons.js';
 
-export interface HostVerdict {
+export type VerdictKind = 'selected' | 'eligible' | 'rejected';
+
+/** One candidate (host, system datastore or network) and what the scheduler made of it. */
+export interface Verdict<C extends string> {
   readonly id: number;
   readonly name: string;
-  readonly clusterId: number;
-  readonly verdict: 'selected' | 'eligible' | 'rejected';
-  readonly reason?: Reason<HostReasonCode>;
+  readonly verdict: VerdictKind;
+  readonly reason?: Reason<C>;
   readonly rank?: number;
+}
+
+export interface HostVerdict extends Verdict<HostReasonCode> {
+  readonly clusterId: number;
   readonly datastoreId?: number;
 }
 
-export interface DatastoreVerdict {
-  readonly id: number;
-  readonly name: string;
-  readonly verdict: 'selected' | 'eligible' | 'rejected';
-  readonly reason?: Reason<DatastoreReasonCode>;
-  readonly rank?: number;
-}
+export type DatastoreVerdict = Verdict<DatastoreReasonCode>;
 
-export interface NetworkVerdict {
+export interface NetworkVerdict extends Verdict<NetworkReasonCode> {
   readonly nicId: number;
-  readonly id: number;
-  readonly name: string;
-  readonly verdict: 'selected' | 'eligible' | 'rejected';
-  readonly reason?: Reason<NetworkReasonCode>;
-  readonly rank?: number;
 }
 
 /** Everything about one VM's placement: the summary (SCHED_MESSAGE) and every candidate's verdict. */
@@ -958,7 +953,7 @@ export class SchedulingPass {
   }
 }
 
-function verdictOrder(v: 'selected' | 'eligible' | 'rejected'): number {
+function verdictOrder(v: VerdictKind): number {
   return v === 'selected' ? 0 : v === 'eligible' ? 1 : 2;
 }
 

@@ -1,11 +1,9 @@
 import { getSingle } from '../../domain/template/attributes.js';
 import { stateLabel, VmState, type VmRecord } from '../../domain/vm/index.js';
 import type { Placement, PlacementHost } from '../../protocol/placement.js';
-import type { PlacementExplanation } from '../../scheduler/pass.js';
+import type { PlacementExplanation, Verdict, VerdictKind } from '../../scheduler/pass.js';
 
-type Verdict = 'selected' | 'eligible' | 'rejected';
-
-const VERDICTS: Readonly<Record<Verdict, PlacementHost['VERDICT']>> = {
+const VERDICTS: Readonly<Record<VerdictKind, PlacementHost['VERDICT']>> = {
   selected: 'SELECTED',
   eligible: 'ELIGIBLE',
   rejected: 'REJECTED',
@@ -16,11 +14,9 @@ function rankOf(rank: number | undefined): number | null {
   return rank === undefined || !Number.isFinite(rank) ? null : rank;
 }
 
-function verdictFields(v: {
-  readonly verdict: Verdict;
-  readonly reason?: { readonly code: string; readonly text: string };
-  readonly rank?: number;
-}): Pick<PlacementHost, 'VERDICT' | 'REASON_CODE' | 'REASON' | 'RANK'> {
+function verdictFields(
+  v: Verdict<string>,
+): Pick<PlacementHost, 'VERDICT' | 'REASON_CODE' | 'REASON' | 'RANK'> {
   return {
     VERDICT: VERDICTS[v.verdict],
     REASON_CODE: v.reason?.code ?? '',
