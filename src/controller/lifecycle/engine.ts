@@ -7,7 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { AuthObject } from '../../domain/auth/authorize.js';
+import type { DatastoreRecord } from '../../domain/datastore/record.js';
 import { NimbusError } from '../../domain/errors.js';
+import { fitsOnHost } from '../../domain/host/share.js';
+import type { HostRecord } from '../../domain/host/record.js';
 import { isLockedState } from '../../domain/image/index.js';
 import { getSingle, getVectors, setSingle } from '../../domain/template/attributes.js';
 import type { Template, VectorValue } from '../../domain/template/types.js';
@@ -500,14 +503,7 @@ export class LifecycleEngine {
         );
       }
     }
-    return {
-      hostId: host.id,
-      hostname: host.name,
-      clusterId: host.clusterId,
-      vmMad: host.vmMad,
-      tmMad: ds.tmMad,
-      dsId: ds.id,
-    };
+    return placementTarget(host, ds);
   }
 
   async #systemDatastore(tx: Repositories, clusterId: number) {
@@ -962,25 +958,14 @@ export class LifecycleEngine {
       const host = await tx.hosts.find(placement.hostId);
       const ds = await tx.datastores.find(placement.dsId);
       if (host === undefined || ds === undefined || (host.state !== 1 && host.state !== 2)) return null;
-      const alloc = allocationOf(fresh.template);
-      if (
-        alloc.cpu > host.share.maxCpu - host.share.cpuUsage ||
-        alloc.mem > host.share.maxMem - host.share.memUsage
-      ) {
+      if (!fitsOnHost(host.share, allocationOf(fresh.template)).ok) {
         this.ctx.log.debug(
           { vm: fresh.id, host: host.id },
           `Host ${host.id} no longer meets requirements for VM ${fresh.id}`,
         );
         return null;
       }
-      const target: PlacementTarget = {
-        hostId: host.id,
-        hostname: host.name,
-        clusterId: host.clusterId,
-        vmMad: host.vmMad,
-        tmMad: ds.tmMad,
-        dsId: ds.id,
-      };
+      const target = placementTarget(host, ds);
       const action = placement.resched ? (options.live ? 'live-migrate' : 'migrate') : 'deploy';
       const plan = planAction(lvm, action, { target, driver: capsOf(this.sink.capabilities(host.id)) });
       if (!plan.ok) return null;
@@ -1057,6 +1042,21 @@ function driverErrorLine(row: VmOperationRow, message: string): LogEntry {
     module: row.driver === 'tm' ? 'TrM' : 'VMM',
     level: 'E',
     message: `${row.op.toUpperCase().replace(/-/g, '_')}: ${detail}`,
+  };
+}
+
+/** Where a deploy or migration goes: the host and the system datastore. */
+function placementTarget(
+  host: Pick<HostRecord, 'id' | 'name' | 'clusterId' | 'vmMad'>,
+  ds: Pick<DatastoreRecord, 'id' | 'tmMad'>,
+): PlacementTarget {
+  return {
+    hostId: host.id,
+    hostname: host.name,
+    clusterId: host.clusterId,
+    vmMad: host.vmMad,
+    tmMad: ds.tmMad,
+    dsId: ds.id,
   };
 }
 
