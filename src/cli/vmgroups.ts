@@ -7,7 +7,7 @@ import { clientFor, resolveId, type ApiClient } from './client.js';
 import { permissionString, printFields, printJson, printTable, printTemplate } from './output.js';
 import { addOwnedVerbs } from './owned-verbs.js';
 import { CliFailure, readInputText, type CliIo } from './program.js';
-import { filterFlag } from './vms.js';
+import { poolFilter } from './vms.js';
 
 /** A ROLE as the API shows it (vm_group.xsd): ID a number, the rest strings. */
 export interface VmGroupRoleBody {
@@ -106,11 +106,7 @@ export function vmGroupNoun(program: Command, io: CliIo): void {
     .description('list VM groups')
     .action(async (filter: string | undefined, opts: { json?: boolean }, cmd: Command) => {
       const client = await clientFor(cmd);
-      const flag = filterFlag(filter);
-      const value =
-        flag === undefined || /^-?\d+$/.test(flag)
-          ? flag
-          : String(await resolveId(client, 'users', 'USER_POOL', 'user', flag));
+      const value = await poolFilter(client, filter);
       const body = await client.request<{ VM_GROUP_POOL: { VM_GROUP: VmGroupBody[] } }>(
         'GET',
         `/api/v1/vmgroups${value === undefined ? '' : `?filter=${value}`}`,

@@ -121,12 +121,8 @@ export function vmNoun(program: Command, io: CliIo): void {
     .action(async (filter: string | undefined, opts: { state?: string; json?: boolean }, cmd: Command) => {
       const client = await clientFor(cmd);
       const params = new URLSearchParams();
-      const flag = filterFlag(filter);
-      if (flag !== undefined)
-        params.set(
-          'filter',
-          /^-?\d+$/.test(flag) ? flag : String(await resolveId(client, 'users', 'USER_POOL', 'user', flag)),
-        );
+      const flag = await poolFilter(client, filter);
+      if (flag !== undefined) params.set('filter', flag);
       if (opts.state !== undefined) params.set('state', opts.state);
       const query = params.size > 0 ? `?${params}` : '';
       const body = await client.request<{ VM_POOL: { VM: VmBody[] } }>('GET', `/api/v1/vms${query}`);
@@ -189,6 +185,14 @@ export function vmNoun(program: Command, io: CliIo): void {
 }
 
 /** onevm list's filter argument: a (all), m (mine), g (my groups), or a user id. */
+/** A list's `filter`: a, m, g, a user id (or OpenNebula's -4…-1 flags), or a user's name resolved to its id. */
+export async function poolFilter(client: ApiClient, filter: string | undefined): Promise<string | undefined> {
+  const flag = filterFlag(filter);
+  return flag === undefined || /^-?\d+$/.test(flag)
+    ? flag
+    : String(await resolveId(client, 'users', 'USER_POOL', 'user', flag));
+}
+
 export function filterFlag(filter: string | undefined): string | undefined {
   switch (filter) {
     case undefined:

@@ -7,7 +7,7 @@ import { clientFor, resolveId, type ApiClient } from './client.js';
 import { permissionString, printFields, printJson, printTable, printTemplate } from './output.js';
 import { addOwnedVerbs } from './owned-verbs.js';
 import { CliFailure, readInputText, type CliIo } from './program.js';
-import { filterFlag } from './vms.js';
+import { poolFilter } from './vms.js';
 
 interface VmTemplateBody {
   ID: number;
@@ -62,11 +62,7 @@ export function vmTemplateNoun(program: Command, io: CliIo): void {
     .description('list VM templates')
     .action(async (filter: string | undefined, opts: { json?: boolean }, cmd: Command) => {
       const client = await clientFor(cmd);
-      const flag = filterFlag(filter);
-      const value =
-        flag === undefined || /^-?\d+$/.test(flag)
-          ? flag
-          : String(await resolveId(client, 'users', 'USER_POOL', 'user', flag));
+      const value = await poolFilter(client, filter);
       const body = await client.request<{ VMTEMPLATE_POOL: { VMTEMPLATE: VmTemplateBody[] } }>(
         'GET',
         `/api/v1/templates${value === undefined ? '' : `?filter=${value}`}`,
