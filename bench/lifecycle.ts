@@ -25,10 +25,11 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { runParts, type Figures } from './lib/parts.js';
 import {
   createDummyHosts,
   percentile,
@@ -297,8 +298,6 @@ function runChild(script: string, argv: readonly string[]): Promise<MemoryFigure
   });
 }
 
-type Figures = Record<string, number | string | null>;
-
 async function runSequential(args: Args): Promise<Figures> {
   process.stderr.write(`  sequential: ${WARMUP_VMS} warm-up VMs, then ${args.sequential} measured\n`);
   const seq = await sequential(args.sequential);
@@ -397,17 +396,11 @@ async function runMemory(args: Args): Promise<Figures> {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (globalThis.gc === undefined) throw new Error('run with node --expose-gc');
-  const started = performance.now();
-  const figures: Figures = {};
-  if (args.parts.has('sequential')) Object.assign(figures, await runSequential(args));
-  if (args.parts.has('burst')) Object.assign(figures, await runBurst(args));
-  if (args.parts.has('memory')) Object.assign(figures, await runMemory(args));
-  const benchS = (performance.now() - started) / 1000;
-  console.log(
-    `bench took ${benchS.toFixed(0)} s (load average at the end ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs)`,
-  );
-  console.log(JSON.stringify({ bench: 'lifecycle', ...figures, bench_s: Math.round(benchS) }));
+  await runParts('lifecycle', [
+    [args.parts.has('sequential'), () => runSequential(args)],
+    [args.parts.has('burst'), () => runBurst(args)],
+    [args.parts.has('memory'), () => runMemory(args)],
+  ]);
 }
 
 await main();

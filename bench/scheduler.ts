@@ -15,9 +15,9 @@
  *
  * Human lines first; the last line is one JSON object.
  */
-import { availableParallelism, loadavg } from 'node:os';
 import { DEFAULT_SCHED_OPTIONS, type SchedInput } from '../src/scheduler/model.js';
 import { schedule, type PassResult } from '../src/scheduler/pass.js';
+import { runParts, type Figures } from './lib/parts.js';
 import { percentile, round } from './lib/lifecycle-cloud.js';
 import { buildSchedInput, DEFAULT_SHAPE, type CloudShape } from './lib/scheduler-cloud.js';
 import { checkPass } from './lib/scheduler-check.js';
@@ -75,8 +75,6 @@ function parseArgs(argv: readonly string[]): Args {
   }
   return out;
 }
-
-type Figures = Record<string, number | string | boolean | null>;
 
 interface TimedPass {
   readonly seconds: number;
@@ -256,16 +254,10 @@ async function runLatency(args: Args): Promise<Figures> {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (globalThis.gc === undefined) throw new Error('run with node --expose-gc');
-  const started = performance.now();
-  const figures: Figures = {};
-  if (args.parts.has('pure')) Object.assign(figures, await runPure(args));
-  if (args.parts.has('latency')) Object.assign(figures, await runLatency(args));
-  const benchS = (performance.now() - started) / 1000;
-  console.log(
-    `bench took ${benchS.toFixed(0)} s (load average at the end ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs)`,
-  );
-  console.log(JSON.stringify({ bench: 'scheduler', ...figures, bench_s: Math.round(benchS) }));
+  await runParts('scheduler', [
+    [args.parts.has('pure'), () => runPure(args)],
+    [args.parts.has('latency'), () => runLatency(args)],
+  ]);
 }
 
 await main();
