@@ -1,18 +1,8 @@
 import { groupRules } from './definition.js';
-import type { VmGroupPolicy, VmGroupRecord } from './record.js';
+import type { VmGroupRecord, VmGroupRole } from './record.js';
 
-/** One role as the scheduler reads it. */
-export interface VmGroupRoleRules {
-  readonly id: number;
-  readonly name: string;
-  readonly policy: VmGroupPolicy;
-  /** The only hosts the role's VMs may run on ([] = any). */
-  readonly hostAffined: readonly number[];
-  /** Hosts the role's VMs must not run on. */
-  readonly hostAntiAffined: readonly number[];
-  /** VMs in the role (placed or not). */
-  readonly vms: readonly number[];
-}
+/** One role as the scheduler reads it: the stored role without its extra attributes. */
+export type VmGroupRoleRules = Omit<VmGroupRole, 'extra'>;
 
 /** A VM group's placement constraints, all the scheduler needs of it. */
 export interface VmGroupRules {
@@ -30,14 +20,7 @@ export function vmGroupRules(record: VmGroupRecord): VmGroupRules {
   return {
     id: record.id,
     name: record.name,
-    roles: record.roles.map((r) => ({
-      id: r.id,
-      name: r.name,
-      policy: r.policy,
-      hostAffined: r.hostAffined,
-      hostAntiAffined: r.hostAntiAffined,
-      vms: r.vms,
-    })),
+    roles: record.roles.map(({ extra: _extra, ...rules }) => rules),
     affined: groupRules(record.template, 'AFFINED'),
     antiAffined: groupRules(record.template, 'ANTI_AFFINED'),
   };
