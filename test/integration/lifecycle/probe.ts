@@ -108,6 +108,22 @@ export class LifecycleProbe {
     }).then((s) => s.key);
   }
 
+  /** A bridged IPv4 network with one address range from `ip`; `octet` chmods it (604: others may use it). */
+  async vnet(name: string, ip: string, size: number, octet?: string): Promise<number> {
+    const made = await this.t.admin(
+      'POST',
+      '/api/v1/vnets',
+      `NAME = "${name}"\nBRIDGE = "br-${name}"\nVN_MAD = "bridge"\nAR = [ TYPE = "IP4", IP = "${ip}", SIZE = "${size}" ]`,
+    );
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const id = made.body.ID as number;
+    if (octet !== undefined) {
+      const chmod = await this.t.admin('POST', `/api/v1/vnets/${id}/chmod`, { octet });
+      assert.equal(chmod.status, 200, JSON.stringify(chmod.body));
+    }
+    return id;
+  }
+
   /** A VM from VM_TEMPLATE plus `extra` template lines. */
   async create(hold = false, extra = ''): Promise<number> {
     const r = await this.t.admin(

@@ -61,14 +61,7 @@ describe('quotas through the lifecycle', { timeout: 120_000 }, () => {
   });
 
   it('a hot-attached NIC takes a lease of the LEASES quota; detaching gives it back', async () => {
-    const made = await t.admin(
-      'POST',
-      '/api/v1/vnets',
-      'NAME = "quota-attach"\nBRIDGE = "br-qa"\nVN_MAD = "bridge"\nAR = [ TYPE = "IP4", IP = "10.91.0.1", SIZE = "4" ]',
-    );
-    assert.equal(made.status, 201, JSON.stringify(made.body));
-    const net = made.body.ID as number;
-    assert.equal((await t.admin('POST', `/api/v1/vnets/${net}/chmod`, { octet: '604' })).status, 200);
+    const net = await probe.vnet('quota-attach', '10.91.0.1', 4, '604');
     const set = await t.admin('PUT', `/api/v1/users/${alice.id}/quota`, {
       template: `NETWORK = [ ID = ${net}, LEASES = 1 ]`,
     });

@@ -294,13 +294,7 @@ describe('scheduler', { timeout: 300_000 }, () => {
 
   it('NETWORK_MODE = "auto": the VM gets a network of its host cluster and a lease; none suitable keeps it PENDING', async () => {
     await host('auto-net', 'auto');
-    const made = await t.admin(
-      'POST',
-      '/api/v1/vnets',
-      'NAME = "sched-auto"\nBRIDGE = "br-auto"\nVN_MAD = "bridge"\nAR = [ TYPE = "IP4", IP = "10.88.0.1", SIZE = "4" ]',
-    );
-    assert.equal(made.status, 201, JSON.stringify(made.body));
-    const net = made.body.ID as number;
+    const net = await probe.vnet('sched-auto', '10.88.0.1', 4);
     const id = await vm(
       'auto-nic',
       `CPU = 0.1\nMEMORY = 64\nNIC = [ NETWORK_MODE = "auto", SCHED_REQUIREMENTS = "ID = ${net}" ]`,
@@ -337,14 +331,7 @@ describe('scheduler', { timeout: 300_000 }, () => {
 
   it('an auto NIC lease counts in the owner LEASES quota; past it the VM stays PENDING saying why', async () => {
     await host('quota-host', 'quota');
-    const made = await t.admin(
-      'POST',
-      '/api/v1/vnets',
-      'NAME = "quota-net"\nBRIDGE = "br-quota"\nVN_MAD = "bridge"\nAR = [ TYPE = "IP4", IP = "10.90.0.1", SIZE = "8" ]',
-    );
-    assert.equal(made.status, 201, JSON.stringify(made.body));
-    const net = made.body.ID as number;
-    assert.equal((await t.admin('POST', `/api/v1/vnets/${net}/chmod`, { octet: '604' })).status, 200);
+    const net = await probe.vnet('quota-net', '10.90.0.1', 8, '604');
     const bob = await t.createUser('sched-quota-bob');
     for (const rule of [`#${bob.id} HOST/* MANAGE`, `#${bob.id} DATASTORE/* USE`]) {
       const acl = await t.admin('POST', '/api/v1/acl', { rule });
@@ -418,13 +405,7 @@ describe('scheduler', { timeout: 300_000 }, () => {
     const cluster = await t.admin('POST', '/api/v1/clusters', { name: 'req-moved' });
     assert.equal(cluster.status, 201, JSON.stringify(cluster.body));
     const cid = cluster.body.ID as number;
-    const made = await t.admin(
-      'POST',
-      '/api/v1/vnets',
-      'NAME = "req-net"\nBRIDGE = "br-req"\nVN_MAD = "bridge"\nAR = [ TYPE = "IP4", IP = "10.89.0.1", SIZE = "4" ]',
-    );
-    assert.equal(made.status, 201, JSON.stringify(made.body));
-    const net = made.body.ID as number;
+    const net = await probe.vnet('req-net', '10.89.0.1', 4);
     const r = await t.admin(
       'POST',
       '/api/v1/vms?hold=true',
