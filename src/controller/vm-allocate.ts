@@ -628,11 +628,14 @@ async function buildNics(
   template: Template,
   vmId: number,
   work: AllocationWork,
+  /** NIC_ID of the first NIC (an attach or a deploy builds one NIC with its own id). */
+  firstNicId = 0,
 ): Promise<VectorValue[]> {
   const nics: VectorValue[] = [];
   for (const [i, nic] of getVectors(template, 'NIC').entries()) {
     const field = `NIC[${i}]`;
-    const withId = { ...nic, NIC_ID: String(i) };
+    const nicId = firstNicId + i;
+    const withId = { ...nic, NIC_ID: String(nicId) };
     const refersNetwork = (nic.NETWORK_ID ?? '').trim() !== '' || (nic.NETWORK ?? '').trim() !== '';
     if (!refersNetwork) {
       // NETWORK_MODE = auto: the scheduler picks the network at deploy time.
@@ -658,7 +661,7 @@ async function buildNics(
     }
     ctx.authorize(caller, { operation: 'USE', object: vnetAuthObject(entry.vnet) }, work.method);
     const grant = planLease(entry.vnet, entry.leases, {
-      owner: { kind: 'vm', id: vmId, nicId: i },
+      owner: { kind: 'vm', id: vmId, nicId },
       ...(nic.IP !== undefined ? { ip: nic.IP } : {}),
       ...(nic.MAC !== undefined ? { mac: nic.MAC } : {}),
       ...(nic.IP6 !== undefined ? { ip6: nic.IP6 } : {}),
@@ -670,7 +673,7 @@ async function buildNics(
     applyLeaseChange(entry.leases, grant.value.change);
     if (grant.value.change.cursors.length > 0) entry.moved = true;
     work.leases.push(grant.value.lease);
-    work.constraints.push({ element: `NIC ${i}`, clusters: entry.vnet.clusters });
+    work.constraints.push({ element: `NIC ${nicId}`, clusters: entry.vnet.clusters });
     nics.push(nicAttributes({ vnet: entry.vnet, lease: grant.value.lease, nic: withId, vmId }));
   }
   return nics;
@@ -777,14 +780,8 @@ export async function prepareAttachment(
     }
     built = { ...built, TARGET: target };
   } else {
-    const out = await buildNics(tx, ctx, caller, { NIC: [element] }, vm.id, work);
+    const out = await buildNics(tx, ctx, caller, { NIC: [element] }, vm.id, work, id);
     built = out[0]!;
-    // The lease was planned as NIC 0: it belongs to the new NIC id.
-    work.leases.splice(
-      0,
-      work.leases.length,
-      ...work.leases.map((l) => ({ ...l, owner: { kind: 'vm' as const, id: vm.id, nicId: id } })),
-    );
     // LEASES quota of the VM's owner (given back on detach or rollback, or when the VM ends).
     await chargeQuota(tx, { uid: vm.uid, gid: vm.gid }, { leases: leaseCounts(work.leases) }, method);
   }
@@ -811,7 +808,6 @@ export async function resolveAutoNics(
   for (const { nicId, networkId } of chosen) {
     const k = nics.findIndex((n) => Number(n.NIC_ID) === nicId);
     if (k < 0) throw new NimbusError('NOT_FOUND', `VM ${vm.id} has no NIC ${nicId}`, 'NIC');
-    const before = work.leases.length;
     const [built] = await buildNics(
       tx,
       ctx,
@@ -819,12 +815,9 @@ export async function resolveAutoNics(
       { NIC: [{ ...nics[k]!, NETWORK_ID: String(networkId) }] },
       vm.id,
       work,
+      nicId,
     );
-    // The lease was planned as NIC 0: it belongs to this NIC.
-    for (let i = before; i < work.leases.length; i++) {
-      work.leases[i] = { ...work.leases[i]!, owner: { kind: 'vm', id: vm.id, nicId } };
-    }
-    const nic: Record<string, string> = { ...built!, NIC_ID: String(nicId) };
+    const nic: Record<string, string> = { ...built! };
     if (nic.TARGET !== undefined) nic.TARGET = `one-${vm.id}-${nicId}`;
     nics[k] = nic;
   }
